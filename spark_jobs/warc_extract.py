@@ -1,0 +1,338 @@
+"""Turn one WARC or WET file into bronze documents, errors and skip counts.
+
+Pure Python (fastwarc + resiliparse), no Spark: `spark_jobs.bronze` calls `extract_file` inside a
+Spark task, the benchmark calls it in a plain loop, tests call it on the real fixtures.
+
+What comes out of a file is a stream of events:
+- `dict` rows with the columns of `contract.tables.BRONZE_SCHEMA` (documents),
+- `ExtractionError` for anything that went wrong at a place in the file (quarantined, never raised),
+- `Skip` for records that are valid but not wanted (requests, non-200, non-HTML, oversized, ...).
+
+A file that fastwarc cannot parse (headers with bare LF, a wrong Content-Length) is read again by the
+lenient reader in `warc_lenient`, which recovers what it can; corrupt gzip data ends the file with an
+error at the offset where it happened.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator
+from urllib.parse import urlsplit
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+from spark_jobs import warc_lenient
+from spark_jobs.remote_io import open_uri
+
+EXTRACTORS = ("resiliparse", "trafilatura")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class ExtractionConfig:
+    extractor: str = "resiliparse"  # main-content extraction; "trafilatura" as FineWeb
+    # Payloads above this are skipped and counted (Common Crawl truncates at 1 MiB anyway:
+    # WARC-Truncated: length), so this only guards against pathological records.
+    max_payload_bytes: int = 5_000_000
+    # Trafilatura's per-document timeout in FineWeb is 1 s; trafilatura has no hard timeout of its
+    # own, so this is applied as a soft limit through favour_precision and no comments.
+    trafilatura_favor_precision: bool = True
+
+    def __post_init__(self) -> None:
+        if self.extractor not in EXTRACTORS:
+            raise ValueError(f"extractor must be one of {EXTRACTORS}, got {self.extractor!r}")
+
+
+@dataclass(frozen=True)
+class ExtractionError:
+    offset: int
+    record_id: str | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+Event = dict | ExtractionError | Skip
+
+
+def domain_of(url: str) -> str:
+    """Host of a URL, lowercased, without port or credentials; '' if there is none."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ""
+    return host or ""
+
+
+def parse_warc_date(value: str | None) -> dt.datetime | None:
+    """WARC-Date (ISO 8601, 'Z' suffix, optional fraction) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _known_codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def decode_html(payload: bytes, declared_charset: str | None) -> tuple[str, str]:
+    """Decode an HTML payload: the declared charset when Python knows it, else detection.
+
+    An unknown or wrong declared charset falls back to detection and then UTF-8/Windows-1252;
+    undecodable bytes end up as U+FFFD rather than an exception. Returns (text, charset used).
+    """
+    charset = _known_codec(declared_charset) or detect_encoding(payload) or "utf-8"
+    charset = _known_codec(charset) or "utf-8"
+    return bytes_to_str(payload, charset, errors="replace"), charset
+
+
+def html_to_text(html: str, extractor: str) -> str:
+    """Main-content text of an HTML page, paragraphs on their own lines."""
+    if extractor == "trafilatura":
+        import trafilatura  # imported lazily: slow to import and only used when selected
+
+        # FineWeb's settings: favour_precision, deduplicate, no comments (datatrove Trafilatura).
+        text = trafilatura.extract(
+            html, favor_precision=True, include_comments=False, deduplicate=True
+        )
+        return text or ""
+    return extract_plain_text(
+        html,
+        preserve_formatting=True,
+        main_content=True,
+        list_bullets=True,
+        alt_texts=False,
+        links=False,
+        form_fields=False,
+        noscript=False,
+        comments=False,
+    )
+
+
+def _document(
+    *, record_id, url, date, warc_path, offset, snapshot, content_type, charset, text, extractor
+) -> dict:
+    return {
+        "doc_id": record_id,
+        "snapshot": snapshot,
+        "url": url,
+        "domain": domain_of(url),
+        "fetch_time": parse_warc_date(date),
+        "warc_path": warc_path,
+        "offset": offset,
+        "content_type": content_type,
+        "charset": charset,
+        "text": text,
+        "n_chars": len(text),
+        "extractor": extractor,
+    }
+
+
+def _record_to_event(
+    *,
+    record_type: str,
+    headers,
+    http_status: int | None,
+    http_content_type: str | None,
+    http_charset: str | None,
+    payload: bytes,
+    offset: int,
+    warc_path: str,
+    snapshot: str,
+    config: ExtractionConfig,
+) -> Event:
+    """Decide what one record becomes. Shared by the fastwarc path and the lenient reader."""
+    record_id = headers.get("WARC-Record-ID")
+    url = headers.get("WARC-Target-URI") or ""
+    date = headers.get("WARC-Date")
+    if record_type == "conversion":
+        if len(payload) > config.max_payload_bytes:
+            return Skip("payload_too_large")
+        text, charset = bytes_to_str(payload, "utf-8", errors="replace"), "utf-8"
+        text = text.strip()
+        if not text:
+            return Skip("empty_text")
+        return _document(
+            record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
+            snapshot=snapshot, content_type="text/plain", charset=charset, text=text,
+            extractor="wet",
+        )
+    if record_type != "response":
+        return Skip(f"record_type.{record_type}")
+    if http_status is None:
+        return Skip("not_http")
+    if http_status != 200:
+        return Skip("http_status.non_200")
+    content_type = (http_content_type or headers.get("WARC-Identified-Payload-Type") or "").lower()
+    content_type = content_type.split(";")[0].strip()
+    if content_type not in HTML_TYPES:
+        return Skip("content_type.not_html")
+    if len(payload) > config.max_payload_bytes:
+        return Skip("payload_too_large")
+    html, charset = decode_html(payload, http_charset)
+    try:
+        text = html_to_text(html, config.extractor).strip()
+    except Exception as exc:  # a parser failure on one page must not fail the file
+        return ExtractionError(offset, record_id, "extract.failed", f"{type(exc).__name__}: {exc}")
+    if not text:
+        return Skip("empty_text")
+    return _document(
+        record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
+        snapshot=snapshot, content_type=content_type, charset=charset, text=text,
+        extractor=config.extractor,
+    )
+
+
+_WANTED = WarcRecordType.response | WarcRecordType.conversion
+
+
+def _iter_fastwarc(
+    stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set[str]
+) -> Iterator[Event]:
+    """Records through fastwarc. Raises what fastwarc raises; the caller falls back on it."""
+    for record in ArchiveIterator(stream, parse_http=True, record_types=_WANTED | WarcRecordType.request
+                                  | WarcRecordType.metadata | WarcRecordType.warcinfo
+                                  | WarcRecordType.resource | WarcRecordType.revisit):
+        record_type = str(record.record_type).split(".")[-1]
+        record_id = record.headers.get("WARC-Record-ID")
+        if record_type not in ("response", "conversion"):
+            record.reader.consume() if hasattr(record.reader, "consume") else record.reader.read()
+            yield Skip(f"record_type.{record_type}")
+            continue
+        expected = record.content_length
+        payload = record.reader.read(config.max_payload_bytes + 1)
+        oversized = len(payload) > config.max_payload_bytes
+        if oversized:
+            record.reader.consume() if hasattr(record.reader, "consume") else record.reader.read()
+        elif len(payload) < expected:
+            seen.add(record_id)
+            yield ExtractionError(
+                record.stream_pos, record_id, "warc.truncated_record",
+                f"payload has {len(payload)} of {expected} bytes (truncated file?)",
+            )
+            continue
+        seen.add(record_id)
+        http = record.http_headers if record.is_http else None
+        yield _record_to_event(
+            record_type=record_type,
+            headers=record.headers,
+            http_status=http.status_code if http is not None else None,
+            http_content_type=record.http_content_type,
+            http_charset=record.http_charset,
+            payload=payload,
+            offset=record.stream_pos,
+            warc_path=warc_path,
+            snapshot=snapshot,
+            config=config,
+        )
+
+
+def _iter_lenient(
+    opener: Callable[[], BinaryIO], warc_path: str, snapshot: str, config: ExtractionConfig,
+    seen: set[str],
+) -> Iterator[Event]:
+    with opener() as stream:
+        for item in warc_lenient.iter_records(stream, max_payload_bytes=config.max_payload_bytes):
+            if isinstance(item, warc_lenient.LenientError):
+                yield ExtractionError(item.offset, None, item.reason, item.detail)
+                continue
+            record_id = item.headers.get("WARC-Record-ID")
+            if record_id in seen:
+                continue
+            seen.add(record_id)
+            if item.length_mismatch:
+                yield ExtractionError(
+                    item.offset, record_id, "warc.content_length_mismatch",
+                    f"Content-Length {item.declared_length}, block has {item.block_length} bytes;"
+                    " recovered by the lenient reader",
+                )
+            if item.oversized:
+                yield Skip("payload_too_large")
+                continue
+            yield _record_to_event(
+                record_type=item.record_type,
+                headers=item.headers,
+                http_status=item.http_status,
+                http_content_type=item.http_content_type,
+                http_charset=item.http_charset,
+                payload=item.payload,
+                offset=item.offset,
+                warc_path=warc_path,
+                snapshot=snapshot,
+                config=config,
+            )
+
+
+def extract_file(
+    uri: str,
+    snapshot: str,
+    config: ExtractionConfig = ExtractionConfig(),
+    opener: Callable[[str], BinaryIO] = open_uri,
+) -> Iterator[Event]:
+    """All events of one WARC/WET file. Never raises for bad data: failures become events.
+
+    A missing or unreadable file gives one `file.*` error at offset -1. A file fastwarc rejects is
+    read again leniently; records already produced are not produced twice.
+    """
+    seen: set[str] = set()
+    try:
+        stream = opener(uri)
+    except FileNotFoundError as exc:
+        yield ExtractionError(-1, None, "file.missing", str(exc))
+        return
+    except Exception as exc:  # permission, network after retries, bad URI scheme, ...
+        yield ExtractionError(-1, None, "file.unreadable", f"{type(exc).__name__}: {exc}")
+        return
+    n_records = 0
+    try:
+        with stream:
+            for event in _iter_fastwarc(stream, uri, snapshot, config, seen):
+                n_records += 1
+                yield event
+    except Exception as exc:
+        position = _safe_tell(stream)
+        reason = "gzip.corrupt" if "ecompress" in str(exc) else "warc.parse_error"
+        yield ExtractionError(
+            position, None, reason,
+            f"{type(exc).__name__}: {exc} after {n_records} records; trying the lenient reader",
+        )
+        yield from _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen)
+        return
+    if n_records == 0:
+        if _nonempty(uri, opener):
+            yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
+        else:
+            yield ExtractionError(0, None, "file.empty", "the file has no bytes")
+
+
+def _safe_tell(stream) -> int:
+    try:
+        return int(stream.tell())
+    except Exception:
+        return -1
+
+
+def _nonempty(uri: str, opener: Callable[[str], BinaryIO]) -> bool:
+    try:
+        with opener(uri) as stream:
+            return bool(stream.read(1))
+    except Exception:
+        return False
