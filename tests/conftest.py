@@ -1,0 +1,42 @@
+"""Shared fixtures: one SparkSession for the whole test run, paths to the real Common Crawl samples."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("REFINERY_SHARED_DATA", REPO.parent / "shared" / "data"))
+COMMONCRAWL = SHARED_DATA / "commoncrawl"
+
+WARC_2020 = COMMONCRAWL / "CC-MAIN-2020-34__resiliparse_warcfile.warc.gz"
+WET_REPAIRED = COMMONCRAWL / "CC-MAIN-2016-50__sparkwarc_sample.repaired.warc.wet.gz"
+WET_LF_ONLY = COMMONCRAWL / "CC-MAIN-2016-50__sparkwarc_sample.ORIGINAL-LF.warc.wet.gz"
+WHIRLWIND_WARC = COMMONCRAWL / "CC-MAIN-2024-22__whirlwind.warc.gz"
+WHIRLWIND_WET = COMMONCRAWL / "CC-MAIN-2024-22__whirlwind.warc.wet.gz"
+
+
+def pytest_sessionstart(session):
+    if not COMMONCRAWL.is_dir():
+        raise pytest.UsageError(
+            f"the real Common Crawl samples are missing: expected {COMMONCRAWL} "
+            "(../shared beside the clone, or REFINERY_SHARED_DATA)"
+        )
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one SparkSession of the test run (Delta configured, 2 shuffle partitions)."""
+    from spark_jobs.session import get_spark, stop_spark
+
+    session = get_spark(master="local[2]", shuffle_partitions=4, driver_memory="2g")
+    yield session
+    stop_spark()
+
+
+@pytest.fixture
+def lake_root(tmp_path) -> str:
+    root = tmp_path / "lake"
+    root.mkdir()
+    return str(root)
