@@ -16,10 +16,10 @@ from typing import Iterator
 import pyarrow as pa
 
 from contract.tables import (
-    BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, table_uri,
+    BRONZE_DOCUMENTS, MANIFEST, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, table_uri,
 )
 from spark_jobs.arrow_schema import to_spark_schema
-from spark_jobs.delta_io import overwrite_where, partition_predicate
+from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 from spark_jobs.manifest import FileOutcome
 from spark_jobs.warc_extract import ExtractionConfig, ExtractionError, Skip, extract_file
 
@@ -161,3 +161,14 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
         chars=chars,
         failed_files=[o.path for o in outcomes if o.status == "failed"],
     )
+
+
+def bronze_balance(spark, lake_root: str, snapshot: str) -> tuple[int, int]:
+    """(rows of the crawl in bronze/documents, documents the manifest says its files gave)."""
+    from pyspark.sql import functions as F
+
+    docs_uri = table_uri(lake_root, BRONZE_DOCUMENTS)
+    rows = read_partition(spark, docs_uri, snapshot).count() if table_exists(spark, docs_uri) else 0
+    manifest_docs = (read_partition(spark, table_uri(lake_root, MANIFEST), snapshot)
+                     .agg(F.coalesce(F.sum("n_documents"), F.lit(0)).alias("n")).first()["n"])
+    return rows, int(manifest_docs)
