@@ -12,6 +12,7 @@ from orchestration.partitions import crawl_partitions
 from orchestration.resources import CrawlSourceResource, LakeResource, SparkResource
 from spark_jobs import manifest as manifest_job
 from spark_jobs.bronze import bronze_balance, run_bronze
+from spark_jobs.progress import report_progress
 from spark_jobs.crawl_listing import Selection, read_listing, select_paths, join_uri
 from spark_jobs.warc_extract import ExtractionConfig
 
@@ -82,7 +83,8 @@ def bronze_documents(
     context.log.info(f"{crawl}: {len(paths)} files to extract")
     extraction = ExtractionConfig(extractor=config.extractor,
                                   max_payload_bytes=config.max_payload_bytes)
-    result = run_bronze(session, lake.uri, crawl, paths, extraction)
+    with report_progress(session, context.log.info, f"bronze {crawl}"):
+        result = run_bronze(session, lake.uri, crawl, paths, extraction)
     manifest_job.record_outcomes(session, lake.uri, crawl, result.outcomes)
     for path in result.failed_files:
         context.log.warning(f"{crawl}: file failed: {path}")

@@ -43,6 +43,7 @@ class HTTPStream(io.RawIOBase):
         self._sleep = sleep
         self._pos = 0
         self._response = None
+        self._end = None
         self.retries = 0
         self._connect()
 
@@ -68,6 +69,8 @@ class HTTPStream(io.RawIOBase):
         for attempt in range(self.policy.attempts):
             try:
                 self._response = self._open_once()
+                length = self._response.length  # None for chunked responses
+                self._end = None if length is None else self._pos + length
                 return
             except (RetryableHTTPError, urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 last = exc
@@ -82,6 +85,8 @@ class HTTPStream(io.RawIOBase):
         for attempt in range(self.policy.attempts):
             try:
                 n = self._response.readinto(buffer)
+                if n == 0 and len(buffer) and self._end is not None and self._pos < self._end:
+                    raise ConnectionError(f"connection closed at byte {self._pos} of {self._end}")
                 self._pos += n
                 return n
             except (ConnectionError, TimeoutError, urllib.error.URLError, OSError) as exc:

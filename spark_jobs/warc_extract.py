@@ -314,7 +314,11 @@ def extract_file(
             position, None, reason,
             f"{type(exc).__name__}: {exc} after {n_records} records; trying the lenient reader",
         )
-        yield from _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen)
+        for event in _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen):
+            n_records += not isinstance(event, ExtractionError)
+            yield event
+        if n_records == 0:
+            yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
         return
     if n_records == 0:
         if _nonempty(uri, opener):
