@@ -1,0 +1,130 @@
+"""Gopher repetition filter (Rae et al. 2021, table A1) as datatrove's GopherRepetitionFilter.
+
+Duplicate paragraphs and lines (by count and by characters), the most frequent 2/3/4-gram's share of
+characters, and the share of characters in repeated 5..10-grams. Differences from datatrove, none of
+which changes a decision on the parity corpus: n-grams are compared as word tuples (datatrove joins
+the words of a repeated n-gram without a separator, so `ab c` and `a bc` count as equal there), and
+5..10-gram passes stop early once an n-gram size has no repeat at all (a longer one cannot have one).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from itertools import accumulate
+
+from spark_jobs.filters.base import FilterResult
+from spark_jobs.filters.text import split_words
+
+_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
+_LINE_SPLIT = re.compile(r"\n+")
+
+
+@dataclass(frozen=True)
+class GopherRepetitionParams:
+    dup_line_frac: float | None = 0.3  # datatrove GopherRepetitionFilter dup_line_frac=0.3
+    dup_para_frac: float | None = 0.3  # datatrove GopherRepetitionFilter dup_para_frac=0.3
+    dup_line_char_frac: float | None = 0.2  # datatrove GopherRepetitionFilter dup_line_char_frac=0.2
+    dup_para_char_frac: float | None = 0.2  # datatrove GopherRepetitionFilter dup_para_char_frac=0.2
+    # datatrove GopherRepetitionFilter top_n_grams=((2, 0.2), (3, 0.18), (4, 0.16))
+    top_n_grams: tuple[tuple[int, float], ...] | None = ((2, 0.2), (3, 0.18), (4, 0.16))
+    # datatrove GopherRepetitionFilter dup_n_grams=((5, 0.15), ..., (10, 0.10))
+    dup_n_grams: tuple[tuple[int, float], ...] | None = (
+        (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10),
+    )
+
+
+def duplicates(items: list[str]) -> tuple[int, int]:
+    """(number of repeated items, characters in the repeats), first occurrences not counted."""
+    counts = Counter(items)
+    dup_items = len(items) - len(counts)
+    if not dup_items:
+        return 0, 0
+    return dup_items, sum(len(item) * (n - 1) for item, n in counts.items() if n > 1)
+
+
+def _n_grams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(words[i:] for i in range(n))))
+
+
+def top_n_gram_chars(words: list[str], n: int) -> int:
+    """Characters covered by the most frequent n-gram (words joined by one space), times its count."""
+    grams = _n_grams(words, n)
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]  # ties: first seen, as datatrove
+    return (sum(map(len, gram)) + n - 1) * count
+
+
+def repeated_n_gram_chars(words: list[str], n: int, cum_len: list[int]) -> int:
+    """Characters (spaces excluded) in n-grams seen before, scanning left to right and jumping over
+    a repeat once counted (datatrove's find_all_duplicate)."""
+    grams = _n_grams(words, n)
+    if len(set(grams)) == len(grams):
+        return 0
+    seen: set = set()
+    add = seen.add
+    repeated, idx, end = 0, 0, len(grams)
+    while idx < end:
+        gram = grams[idx]
+        if gram in seen:
+            repeated += cum_len[idx + n] - cum_len[idx]
+            idx += n
+        else:
+            add(gram)
+            idx += 1
+    return repeated
+
+
+def gopher_repetition(
+    text: str, params: GopherRepetitionParams = GopherRepetitionParams(), words: list[str] | None = None
+) -> FilterResult:
+    """Drop documents made of repeated lines, paragraphs or n-grams."""
+    if not text:
+        return FilterResult(False, "gopher_repetition.empty", {})
+    n_chars = len(text)
+    stats: dict = {}
+
+    def fail(rule: str) -> FilterResult:
+        return FilterResult(False, f"gopher_repetition.{rule}", stats)
+
+    paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
+    dup_paras, dup_para_chars = duplicates(paragraphs)
+    stats["gopher_repetition.dup_para_frac"] = dup_paras / len(paragraphs)
+    stats["gopher_repetition.dup_para_char_frac"] = dup_para_chars / n_chars
+    if params.dup_para_frac and stats["gopher_repetition.dup_para_frac"] > params.dup_para_frac:
+        return fail("dup_para_frac")
+    if params.dup_para_char_frac and stats["gopher_repetition.dup_para_char_frac"] > params.dup_para_char_frac:
+        return fail("dup_para_char_frac")
+
+    lines = _LINE_SPLIT.split(text)
+    dup_lines, dup_line_chars = duplicates(lines)
+    stats["gopher_repetition.dup_line_frac"] = dup_lines / len(lines)
+    stats["gopher_repetition.dup_line_char_frac"] = dup_line_chars / n_chars
+    if params.dup_line_frac and stats["gopher_repetition.dup_line_frac"] > params.dup_line_frac:
+        return fail("dup_line_frac")
+    if params.dup_line_char_frac and stats["gopher_repetition.dup_line_char_frac"] > params.dup_line_char_frac:
+        return fail("dup_line_char_frac")
+
+    if words is None:
+        words = split_words(text)
+    for n, max_frac in params.top_n_grams or ():
+        frac = top_n_gram_chars(words, n) / n_chars
+        stats[f"gopher_repetition.top_{n}_gram_frac"] = frac
+        if max_frac is not None and frac > max_frac:
+            return fail(f"top_{n}_gram")
+
+    cum_len = [0, *accumulate(map(len, words))]
+    no_repeat_below = None  # smallest n found without any repeated n-gram
+    for n, max_frac in params.dup_n_grams or ():
+        if no_repeat_below is not None and n >= no_repeat_below:
+            chars = 0
+        else:
+            chars = repeated_n_gram_chars(words, n, cum_len)
+            if chars == 0:
+                no_repeat_below = n
+        frac = chars / n_chars
+        stats[f"gopher_repetition.dup_{n}_gram_frac"] = frac
+        if max_frac is not None and frac > max_frac:
+            return fail(f"dup_{n}_gram")
+    return FilterResult(True, None, stats)
