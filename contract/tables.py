@@ -89,3 +89,10 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
         ("detail", pa.string()),
     ]
 )
+
+# silver/documents: bronze columns (text after C4 line removal and PII scrubbing) + language,
+# language_score and every filter statistic as `<filter>__<feature>` columns; silver/rejects: the same
+# + reason (first failing rule, e.g. gopher_quality.word_count) and error. The statistics columns are
+# defined by the filter chain (spark_jobs.silver.SILVER_SCHEMA builds the full schema).
+SILVER_KEY_COLUMNS = ("doc_id", "snapshot", "url", "domain", "fetch_time", "text", "n_chars",
+                      "language", "language_score")

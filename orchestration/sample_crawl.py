@@ -21,6 +21,7 @@ The helpers for words, shingles, mutation and page chrome are public: the benchm
 from __future__ import annotations
 
 import ast
+import inspect
 import dataclasses
 import datetime as dt
 import gzip
@@ -40,7 +41,7 @@ from spark_jobs.warc_extract import html_to_text
 from spark_jobs.warc_writer import Page, tiny_pdf, tiny_png, write_warc
 
 # Bump when the content or layout changes: a mirror with another version is rebuilt.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 MARKER = "_BUILT"
 SEED = 20240803
 CRAWL_START = dt.datetime(2024, 8, 3, 0, 31, 22, tzinfo=dt.timezone.utc)
@@ -259,11 +260,35 @@ def _stdlib_dir() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
 
-def pydoc_topics() -> list[tuple[str, str]]:
-    """(topic, text) of Python's help topics (pydoc_data.topics), sorted by topic."""
+_ALPHA = re.compile(r"[^\W\d_]")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def prose_only(text: str) -> str:
+    """The prose paragraphs of a documentation text, each unwrapped onto one line.
+
+    Indented blocks (code, grammar, tables) and paragraphs that are mostly symbols are dropped, so an
+    "article" reads like a web article rather than a code listing, which FineWeb's filters would
+    rightly reject; hard-wrapped lines are joined, as a browser renders a paragraph.
+    """
+    kept = []
+    for block in re.split(r"\n\s*\n", text):
+        if not block.strip() or block[:1] in (" ", "\t"):
+            continue
+        paragraph = " ".join(line.strip() for line in block.splitlines())
+        tokens = _TOKEN.findall(paragraph)  # punctuation marks count as tokens, as in spaCy
+        alpha = sum(1 for t in tokens if _ALPHA.search(t))
+        if alpha / len(tokens) >= 0.85 and not set("{}[]<>=|`*") & set(paragraph):
+            kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+def pydoc_topics(min_words: int = 60) -> list[tuple[str, str]]:
+    """(topic, prose of the text) of Python's help topics (pydoc_data.topics), sorted by topic."""
     from pydoc_data.topics import topics
 
-    return sorted((name, text.strip()) for name, text in topics.items() if len(text.split()) >= 30)
+    found = ((name, prose_only(text)) for name, text in topics.items())
+    return sorted((name, text) for name, text in found if len(text.split()) >= min_words)
 
 
 _DOCSTRING = re.compile(r"\A(?:\s*#[^\n]*\n|\s)*([rRuU]?(?:\"\"\"|''')[\s\S]*?(?:\"\"\"|'''))")
@@ -271,8 +296,9 @@ _SKIP_STDLIB = {"test", "tests", "idlelib", "lib2to3", "site-packages", "dist-pa
                 "turtledemo", "ensurepip", "tkinter", "__phello__", "__pycache__"}
 
 
-def module_docstrings(min_words: int = 80) -> list[tuple[str, str]]:
-    """(module, docstring) of standard-library modules with a long module docstring, sorted."""
+def module_docstrings(min_words: int = 60) -> list[tuple[str, str]]:
+    """(module, prose) of standard-library modules: the module docstring followed by the prose of
+    its public classes' and functions' docstrings, as a module's reference page reads; sorted."""
     root = _stdlib_dir()
     found = []
     for directory, subdirs, files in os.walk(root):
@@ -281,14 +307,19 @@ def module_docstrings(min_words: int = 80) -> list[tuple[str, str]]:
             if not name.endswith(".py") or name.startswith("test"):
                 continue
             path = Path(directory, name)
-            match = _DOCSTRING.match(path.read_text(encoding="utf-8", errors="replace")[:20000])
             try:
-                doc = ast.literal_eval(match.group(1)) if match else None
-            except (ValueError, SyntaxError):
-                doc = None
-            if isinstance(doc, str) and len(doc.split()) >= min_words:
+                tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+            except (SyntaxError, ValueError):
+                continue
+            docs = [ast.get_docstring(tree)] + [
+                ast.get_docstring(node) for node in tree.body
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+            ]
+            text = "\n\n".join(prose_only(inspect.cleandoc(d)) for d in docs if d)
+            text = re.sub(r"\n{3,}", "\n\n", text).strip()
+            if len(text.split()) >= min_words:
                 module = ".".join(path.relative_to(root).with_suffix("").parts)
-                found.append((module.removesuffix(".__init__"), _dedent_docstring(doc)))
+                found.append((module.removesuffix(".__init__"), text))
     return sorted(found)
 
 

@@ -1,0 +1,126 @@
+"""Silver on Spark: bronze documents through the FineWeb filter chain, vectorized per Arrow batch.
+
+`mapInArrow` hands each Python worker Arrow batches of the crawl's bronze rows; the chain
+(`filters.chain.run_chain_on_batch`) runs language ID for a whole batch in one fastText call and the
+text filters per document. Kept documents go to `silver/documents` with their language, score and
+every computed statistic; dropped ones to `silver/rejects` with the first failing rule as `reason`
+and the same statistics, so a threshold can be studied without recomputing anything.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import pyarrow as pa
+
+from contract.tables import BRONZE_DOCUMENTS, BRONZE_SCHEMA, SILVER_DOCUMENTS, SILVER_REJECTS, table_uri
+from spark_jobs.arrow_schema import to_spark_schema
+from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
+from spark_jobs.filters.chain import FILTER_ORDER, ChainConfig, output_schema, run_chain_on_batch
+
+# The statistics columns are those of the full chain, whatever is switched off, so the table schema
+# does not change with the configuration; a step that did not run leaves its columns null.
+_FULL_CHAIN = output_schema(ChainConfig())
+STATS_FIELDS = [f for f in _FULL_CHAIN if f.name not in ("keep", "reason", "text", "language",
+                                                          "language_score", "error")]
+SILVER_SCHEMA = pa.schema(
+    list(BRONZE_SCHEMA)
+    + [pa.field("language", pa.string()), pa.field("language_score", pa.float32())]
+    + STATS_FIELDS
+)
+REJECTS_SCHEMA = pa.schema(list(SILVER_SCHEMA) + [pa.field("reason", pa.string()),
+                                                   pa.field("error", pa.string())])
+_UNION_SCHEMA = pa.schema(list(REJECTS_SCHEMA) + [pa.field("keep", pa.bool_())])
+
+
+def filter_batch(batch: pa.RecordBatch, config: ChainConfig) -> pa.RecordBatch:
+    """Bronze rows in, the same rows with decision, language, statistics and final text out."""
+    decided = run_chain_on_batch(batch, config)
+    columns = {name: batch.column(name) for name in BRONZE_SCHEMA.names}
+    columns["text"] = decided.column("text")
+    columns["n_chars"] = pa.array([len(t) if t is not None else 0
+                                   for t in decided.column("text").to_pylist()], pa.int64())
+    for field in _UNION_SCHEMA:
+        if field.name in columns:
+            continue
+        if field.name in decided.schema.names:
+            columns[field.name] = decided.column(field.name).cast(field.type)
+        else:
+            columns[field.name] = pa.nulls(batch.num_rows, field.type)
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in _UNION_SCHEMA], schema=_UNION_SCHEMA)
+
+
+def make_filter_batches(config: ChainConfig, batch_rows: int = 256):
+    def filter_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for start in range(0, batch.num_rows, batch_rows):
+                yield filter_batch(batch.slice(start, batch_rows), config)
+
+    return filter_batches
+
+
+@dataclass
+class SilverResult:
+    documents_in: int
+    kept: int
+    rejected: int
+    by_reason: dict[str, int]
+    by_language: dict[str, int]
+    seconds: float
+
+    def funnel(self) -> list[tuple[str, int, int]]:
+        """(step, dropped at this step, remaining after it) in chain order."""
+        remaining = self.documents_in
+        rows = []
+        for step in FILTER_ORDER:
+            dropped = sum(n for r, n in self.by_reason.items() if r.split(".")[0] == step)
+            remaining -= dropped
+            rows.append((step, dropped, remaining))
+        return rows
+
+
+def run_silver(spark, lake_root: str, snapshot: str, config: ChainConfig = ChainConfig(),
+               partitions: int | None = None) -> SilverResult:
+    """Filter one crawl's bronze documents and replace its partitions of the silver tables."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    bronze = read_partition(spark, table_uri(lake_root, BRONZE_DOCUMENTS), snapshot)
+    n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
+    decided = (bronze.repartition(n_parts, "doc_id")
+               .mapInArrow(make_filter_batches(config), to_spark_schema(_UNION_SCHEMA))
+               .persist(StorageLevel.MEMORY_AND_DISK))
+    try:
+        summary = decided.groupBy("keep", "reason", "language").count().collect()
+        predicate = partition_predicate(snapshot)
+        overwrite_where(decided.where(F.col("keep")).select(*SILVER_SCHEMA.names),
+                        table_uri(lake_root, SILVER_DOCUMENTS), predicate)
+        overwrite_where(decided.where(~F.col("keep")).select(*REJECTS_SCHEMA.names),
+                        table_uri(lake_root, SILVER_REJECTS), predicate)
+    finally:
+        decided.unpersist()
+    by_reason: dict[str, int] = {}
+    by_language: dict[str, int] = {}
+    kept = rejected = 0
+    for row in summary:
+        if row["keep"]:
+            kept += row["count"]
+            language = row["language"] or "unknown"
+            by_language[language] = by_language.get(language, 0) + row["count"]
+        else:
+            rejected += row["count"]
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["count"]
+    return SilverResult(kept + rejected, kept, rejected, dict(sorted(by_reason.items())),
+                        dict(sorted(by_language.items())), time.monotonic() - started)
+
+
+def silver_balance(spark, lake_root: str, snapshot: str) -> dict[str, int]:
+    """Rows of the crawl in bronze, silver and rejects (bronze must equal the other two)."""
+    counts = {}
+    for name, table in (("bronze", BRONZE_DOCUMENTS), ("silver", SILVER_DOCUMENTS),
+                        ("rejects", SILVER_REJECTS)):
+        uri = table_uri(lake_root, table)
+        counts[name] = read_partition(spark, uri, snapshot).count() if table_exists(spark, uri) else 0
+    return counts
