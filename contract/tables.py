@@ -96,3 +96,76 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
 # defined by the filter chain (spark_jobs.silver.SILVER_SCHEMA builds the full schema).
 SILVER_KEY_COLUMNS = ("doc_id", "snapshot", "url", "domain", "fetch_time", "text", "n_chars",
                       "language", "language_score")
+
+# dedup/signatures: one row per silver document of a crawl, kept so later crawls compare against it
+# without recomputing (spark_jobs.dedup.job). Only rows with the same minhash_params are comparable.
+DEDUP_SIGNATURES_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("fetch_time", UTC_TS),
+        ("exact_hash", pa.string()),  # xxh3-128 hex of the normalized text (normalize.exact_key)
+        ("n_words", pa.int32()),  # words after normalization
+        ("n_shingles", pa.int32()),  # word n-gram positions; 0: no signature, never a candidate
+        ("band_hashes", pa.list_(pa.int64())),  # num_bands LSH band hashes; null when n_shingles == 0
+        ("minhash", pa.list_(pa.int64())),  # num_bands * rows_per_band values in [0, 2^61 - 1)
+        ("minhash_params", pa.string()),  # e.g. b14r8n5s1: bands, rows per band, n-gram, seed
+    ]
+)
+
+# dedup/documents: the silver columns of the kept documents + these two.
+DEDUP_DOCUMENT_COLUMNS = pa.schema(
+    [
+        ("dup_cluster_id", pa.string()),  # doc_id of the cluster's representative (itself when kept)
+        ("dup_count", pa.int64()),  # documents of this crawl in its cluster, itself included (>= 1)
+    ]
+)
+
+# dedup/removed: one row per removed document (its text stays in silver/documents).
+DEDUP_REMOVED_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("url", pa.string()),
+        ("domain", pa.string()),
+        ("fetch_time", UTC_TS),
+        ("n_chars", pa.int64()),
+        ("reason", pa.string()),  # dedup.exact | dedup.near
+        ("duplicate_of", pa.string()),  # doc_id of the cluster's representative (the kept copy)
+        ("duplicate_of_snapshot", pa.string()),  # its crawl: this one, or an earlier one
+        ("cross_crawl", pa.bool_()),  # the representative is in an earlier crawl
+        ("dup_cluster_id", pa.string()),  # == duplicate_of
+        ("similarity", pa.float64()),  # MinHash-estimated Jaccard with duplicate_of (1.0 for exact)
+    ]
+)
+
+# dedup/clusters: one row per duplicate cluster touching a crawl (>= 2 of its documents, or one or
+# more of its documents duplicating an earlier crawl's document).
+DEDUP_CLUSTERS_SCHEMA = pa.schema(
+    [
+        ("snapshot", pa.string()),  # the crawl whose dedup run wrote the row
+        ("dup_cluster_id", pa.string()),  # doc_id of the representative
+        ("representative_snapshot", pa.string()),
+        ("cross_crawl", pa.bool_()),  # representative in an earlier crawl (no member of this one kept)
+        ("n_documents", pa.int64()),  # documents of this crawl in the cluster
+        ("n_exact", pa.int64()),  # of which removed as exact copies
+        ("n_near", pa.int64()),  # of which removed as near duplicates
+        ("min_similarity", pa.float64()),  # smallest estimated Jaccard of a removed member with the representative
+    ]
+)
+
+# dedup/pairs: the LSH star edges of a crawl's dedup run (bucket's smallest member -> other member),
+# with the MinHash-estimated Jaccard and whether the edge passed verification. Clusters are the
+# connected components of the verified edges; the table says why each near duplicate was removed.
+DEDUP_PAIRS = "dedup/pairs"
+DEDUP_PAIRS_SCHEMA = pa.schema(
+    [
+        ("snapshot", pa.string()),  # the crawl whose dedup run found the edge
+        ("src_doc_id", pa.string()),
+        ("src_snapshot", pa.string()),  # this crawl or an earlier one
+        ("dst_doc_id", pa.string()),
+        ("dst_snapshot", pa.string()),
+        ("similarity", pa.float64()),  # estimated Jaccard (share of equal MinHash values)
+        ("verified", pa.bool_()),  # similarity >= verify_threshold (always true when verification is off)
+    ]
+)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from assets import ingest, silver
+from assets import dedup, ingest, silver
 from orchestration.jobs import crawl_pipeline_job
 from orchestration.resources import CrawlSourceResource, LakeResource, RayResource, SparkResource
 from orchestration.sensors import new_crawl_sensor
 
-ASSET_MODULES = [ingest, silver]
+ASSET_MODULES = [ingest, silver, dedup]
 
 
 def build_resources() -> dict:

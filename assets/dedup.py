@@ -1,0 +1,95 @@
+"""`dedup_documents`: a crawl's silver documents deduplicated (exact + MinHash near, across crawls).
+
+No `from __future__ import annotations` here: Dagster infers Config field types at runtime.
+"""
+
+from typing import Optional
+
+from dagster import (
+    AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from assets.metadata import bar_chart_markdown, counts_table
+from contract.tables import (
+    DEDUP_CLUSTERS, DEDUP_DOCUMENTS, DEDUP_PAIRS, DEDUP_REMOVED, DEDUP_SIGNATURES,
+)
+from orchestration.partitions import crawl_partitions
+from orchestration.resources import LakeResource, SparkResource
+from spark_jobs.dedup.job import DedupConfig, balance_ok, dedup_balance, run_dedup
+from spark_jobs.progress import report_progress
+
+_DEFAULTS = DedupConfig()
+
+
+class DedupAssetConfig(Config):
+    num_bands: int = Field(default=_DEFAULTS.num_bands, description="LSH bands (FineWeb: 14).")
+    rows_per_band: int = Field(default=_DEFAULTS.rows_per_band, description="Rows per band (FineWeb: 8).")
+    ngram: int = Field(default=_DEFAULTS.ngram, description="Word n-gram size (FineWeb: 5).")
+    seed: int = Field(default=_DEFAULTS.seed, description="Permutation seed (FineWeb: 1).")
+    verify_threshold: Optional[float] = Field(
+        default=_DEFAULTS.verify_threshold,
+        description="Drop LSH edges whose estimated Jaccard is below this; null: no verification.")
+    exact: bool = Field(default=True, description="Exact dedup on the normalized-text hash.")
+    near: bool = Field(default=True, description="MinHash LSH near dedup.")
+    cross_crawl: bool = Field(default=True, description="Also against every earlier crawl's signatures.")
+
+    def to_job_config(self) -> DedupConfig:
+        return DedupConfig(self.num_bands, self.rows_per_band, self.ngram, self.seed,
+                           self.verify_threshold, self.exact, self.near, self.cross_crawl)
+
+
+@asset(
+    partitions_def=crawl_partitions,
+    deps=["silver_documents"],
+    group_name="dedup",
+    kinds={"spark", "delta"},
+    pool="spark",
+    check_specs=[AssetCheckSpec("dedup_counts_balance", asset="dedup_documents")],
+    description="Silver documents without exact and near duplicates, within the crawl and against "
+                "earlier crawls (Delta `dedup/documents`, with dup_cluster_id and dup_count); removed "
+                "ones in `dedup/removed`, clusters, LSH pairs and MinHash signatures beside them.",
+)
+def dedup_documents(
+    context: AssetExecutionContext, config: DedupAssetConfig, spark: SparkResource, lake: LakeResource,
+):
+    crawl = context.partition_key
+    session = spark.session()
+    with report_progress(session, context.log.info, f"dedup {crawl}"):
+        result = run_dedup(session, lake.uri, crawl, config.to_job_config())
+    if result.earlier_without_signatures:
+        context.log.warning(f"{crawl}: earlier crawls without dedup signatures (not compared): "
+                            f"{result.earlier_without_signatures}")
+    context.log.info(f"{crawl}: {result.documents_in} in, {result.kept} kept, {result.exact_removed} "
+                     f"exact and {result.near_removed} near duplicates removed "
+                     f"({result.cross_crawl_removed} against earlier crawls) in {result.seconds:.1f}s")
+    counts = dedup_balance(session, lake.uri, crawl)
+    rate = result.documents_in / result.seconds if result.seconds else 0.0
+    yield MaterializeResult(metadata={
+        "documents_in": result.documents_in,
+        "kept": result.kept,
+        "exact_removed": result.exact_removed,
+        "near_removed": result.near_removed,
+        "cross_crawl_removed": result.cross_crawl_removed,
+        "clusters": result.clusters,
+        "candidate_edges": result.candidate_edges,
+        "verified_edges": result.verified_edges,
+        "earlier_crawls": MetadataValue.json(result.earlier_crawls),
+        "seconds": round(result.seconds, 2),
+        "documents_per_second": round(rate, 1),
+        "removed_by_kind": MetadataValue.md(counts_table(result.removed_by, "kind", result.documents_in)),
+        "cluster_sizes": MetadataValue.md(counts_table(result.cluster_sizes, "documents of the crawl")),
+        "cluster_size_chart": bar_chart_markdown(result.cluster_sizes, f"{crawl}: clusters by size"),
+        "table": MetadataValue.path(lake.table(DEDUP_DOCUMENTS)),
+        "removed_table": MetadataValue.path(lake.table(DEDUP_REMOVED)),
+        "clusters_table": MetadataValue.path(lake.table(DEDUP_CLUSTERS)),
+        "pairs_table": MetadataValue.path(lake.table(DEDUP_PAIRS)),
+        "signatures_table": MetadataValue.path(lake.table(DEDUP_SIGNATURES)),
+    })
+    yield AssetCheckResult(
+        check_name="dedup_counts_balance",
+        passed=balance_ok(counts),
+        metadata={**{f"rows_{k}": v for k, v in counts.items()},
+                  "rule": "silver == documents + removed; sum(dup_count) == documents + removed within crawl"},
+    )
