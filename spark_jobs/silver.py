@@ -88,8 +88,11 @@ def run_silver(spark, lake_root: str, snapshot: str, config: ChainConfig = Chain
 
     started = time.monotonic()
     bronze = read_partition(spark, table_uri(lake_root, BRONZE_DOCUMENTS), snapshot)
-    n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    decided = (bronze.repartition(n_parts, "doc_id")
+    # Bronze is written one file per WARC, so its natural partitions already spread the work; a
+    # repartition would shuffle every text once more. `partitions` forces one (few huge files).
+    if partitions:
+        bronze = bronze.repartition(partitions)
+    decided = (bronze
                .mapInArrow(make_filter_batches(config), to_spark_schema(_UNION_SCHEMA))
                .persist(StorageLevel.MEMORY_AND_DISK))
     try:
