@@ -1,0 +1,400 @@
+"""Dedup benchmark: our Spark dedup (spark_jobs.dedup.job.run_dedup) against datatrove's three-stage
+MinHash (MinhashDedupSignature -> MinhashDedupBuckets -> MinhashDedupCluster -> MinhashDedupFilter)
+on the same documents, same machine, one run each; accuracy against the benchmark corpus's ground
+truth and exact Jaccard; driver memory at growing corpus sizes.
+
+    # the corpus (bench/README.md): bench/out/corpus/crawl-data/CC-MAIN-BENCH
+    .venv/bin/python bench/build_corpus.py --out bench/out/corpus --pages 20000 --files 20
+    # accuracy on the whole corpus + speed against datatrove on the first --compare-docs documents
+    .venv/bin/python bench/bench_dedup.py [--compare-docs 4000] [--parquet texts.parquet]
+    # driver memory and time at several sizes (each in a subprocess with a fixed driver memory)
+    .venv/bin/python bench/bench_dedup.py --scale 20000,80000 [--driver-memory 2g]   # 320000 opt-in
+
+Texts of the corpus are extracted once with `warc_extract.extract_file` (resiliparse) and cached in
+bench/out/dedup/texts.parquet (columns doc_id, url, fetch_time, text). Speed is documents per second
+per core: our wall time x cores used (local[*] on all cores) against datatrove in one process (one
+core). Scale mode synthesizes larger corpora from the distinct texts by mutating copies (a few
+percent of words replaced, so they are near duplicates) and reports wall time and the peak resident
+memory of the whole driver process tree (JVM + Python workers), read from /proc.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+OUT = Path("bench/out/dedup")
+CORPUS = Path("bench/out/corpus/crawl-data/CC-MAIN-BENCH")
+CRAWL = "CC-MAIN-BENCH"
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+
+def extract_corpus_texts(corpus: Path, out: Path) -> Path:
+    """Extract every document of the benchmark crawl once into a Parquet cache."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spark_jobs.warc_extract import extract_file
+
+    if out.exists():
+        return out
+    rows = []
+    for warc in sorted(corpus.glob("segments/*/warc/*.warc.gz")):
+        for doc in extract_file(str(warc), CRAWL):
+            if isinstance(doc, dict) and doc.get("text"):
+                rows.append({k: doc[k] for k in ("doc_id", "url", "fetch_time", "text")})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), out)
+    return out
+
+
+def load_texts(path: Path, limit: int | None = None):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    if "doc_id" not in table.column_names:  # a plain --parquet of texts
+        import pyarrow as pa
+
+        n = table.num_rows
+        table = pa.table({"doc_id": [f"d{i:08d}" for i in range(n)], "url": [f"https://x/{i}" for i in range(n)],
+                          "fetch_time": pa.array([None] * n, pa.timestamp("us", tz="UTC")),
+                          "text": table.column("text")})
+    return table.slice(0, limit) if limit else table
+
+
+def write_silver_from_parquet(spark, lake_root: str, parquet: str, limit: int | None = None) -> int:
+    """A silver-like partition (the columns dedup needs plus the usual key columns) from texts."""
+    from pyspark.sql import functions as F
+
+    from contract.tables import SILVER_DOCUMENTS, table_uri
+    from spark_jobs.delta_io import overwrite_where, partition_predicate
+
+    df = spark.read.parquet(parquet)
+    if limit:
+        df = df.orderBy("doc_id").limit(limit)
+    silver = df.select(
+        "doc_id", F.lit(CRAWL).alias("snapshot"), "url",
+        F.regexp_extract("url", r"^[a-z]+://([^/]+)", 1).alias("domain"),
+        F.col("fetch_time").cast("timestamp").alias("fetch_time"), "text",
+        F.length("text").cast("long").alias("n_chars"), F.lit("en").alias("language"),
+        F.lit(1.0).cast("float").alias("language_score"))
+    overwrite_where(silver, table_uri(lake_root, SILVER_DOCUMENTS), partition_predicate(CRAWL))
+    return spark.read.format("delta").load(table_uri(lake_root, SILVER_DOCUMENTS)).count()
+
+
+# ---------------------------------------------------------------------------------------------
+# the two systems
+
+
+def run_ours(spark, lake_root: str):
+    from spark_jobs.dedup.job import DedupConfig, run_dedup
+
+    started = time.perf_counter()
+    result = run_dedup(spark, lake_root, CRAWL, DedupConfig())
+    return result, time.perf_counter() - started
+
+
+def run_datatrove(table) -> dict:
+    """datatrove's FineWeb MinHash (3 stages + filter) in this process, one task per stage."""
+    from datatrove.data import Document
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature,
+    )
+
+    ids = table.column("doc_id").to_pylist()
+    texts = table.column("text").to_pylist()
+    docs = lambda: (Document(text=t, id=i) for i, t in zip(ids, texts))  # noqa: E731
+    config = MinhashConfig()
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        signature = MinhashDedupSignature(output_folder=f"{tmp}/sigs", config=config)
+        signature.get_signature(signature.get_shingles("warm up the word tokenizer " * 3))
+        started = time.perf_counter()
+        _drain(signature.run(docs(), rank=0, world_size=1))
+        times["signatures"] = time.perf_counter() - started
+        t = time.perf_counter()
+        buckets = MinhashDedupBuckets(input_folder=f"{tmp}/sigs", output_folder=f"{tmp}/buckets", config=config)
+        for bucket in range(config.num_buckets):
+            _drain(buckets.run(rank=bucket, world_size=config.num_buckets))
+        times["buckets"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _drain(MinhashDedupCluster(input_folder=f"{tmp}/buckets", output_folder=f"{tmp}/remove",
+                                   config=config).run())
+        times["cluster"] = time.perf_counter() - t
+        t = time.perf_counter()
+        kept = {d.id for d in MinhashDedupFilter(input_folder=f"{tmp}/remove").run(docs(), rank=0, world_size=1)}
+        times["filter"] = time.perf_counter() - t
+        times["total"] = time.perf_counter() - started
+    return {"seconds": times, "kept": kept, "removed": set(ids) - kept}
+
+
+def _drain(result):
+    if result is not None and hasattr(result, "__next__"):
+        for _ in result:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# accuracy
+
+
+def accuracy(spark, lake_root: str, texts_table, truth_path: Path) -> dict:
+    """Recall per ground-truth kind/target (pair in one cluster), S-curve of LSH candidates on the
+    near pairs, and precision of the verified LSH edges against exact Jaccard of word 5-grams."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from contract.tables import DEDUP_DOCUMENTS, DEDUP_PAIRS, DEDUP_REMOVED, DEDUP_SIGNATURES, table_uri
+    from spark_jobs.dedup.normalize import jaccard_of_sets, normalize_text, shingles
+    from spark_jobs.dedup.theory import detection_probability, empirical_s_curve, format_s_curve
+
+    def load(name):
+        return spark.read.format("delta").load(table_uri(lake_root, name)).where(F.col("snapshot") == CRAWL)
+
+    cluster = {r["doc_id"]: r["dup_cluster_id"] for r in load(DEDUP_DOCUMENTS).select("doc_id", "dup_cluster_id").collect()}
+    cluster.update({r["doc_id"]: r["dup_cluster_id"] for r in load(DEDUP_REMOVED).select("doc_id", "dup_cluster_id").collect()})
+    id_of = dict(zip(texts_table.column("url").to_pylist(), texts_table.column("doc_id").to_pylist()))
+    text_of = dict(zip(texts_table.column("doc_id").to_pylist(), texts_table.column("text").to_pylist()))
+    truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line.strip()]
+    per_kind: dict[str, list[int]] = {}
+    near_pairs = []
+    for row in truth:
+        a, b = id_of.get(row["url"]), id_of.get(row["of_url"])
+        if a is None or b is None or a not in cluster or b not in cluster:
+            continue
+        key = row["kind"] if row["kind"] != "near" else f"near J~{row['target_jaccard']}"
+        found = cluster[a] == cluster[b]
+        per_kind.setdefault(key, [0, 0])
+        per_kind[key][0] += found
+        per_kind[key][1] += 1
+        if row["kind"] == "near":
+            near_pairs.append((a, b))
+    sig_cache: dict[str, set] = {}
+
+    def sh(doc_id):
+        if doc_id not in sig_cache:
+            sig_cache[doc_id] = shingles(normalize_text(text_of[doc_id]))
+        return sig_cache[doc_id]
+
+    # exact Jaccard (our normalization) of the near pairs; LSH candidate = a shared band hash
+    wanted = {d for p in near_pairs for d in p}
+    bands = {r["doc_id"]: r["band_hashes"] for r in load(DEDUP_SIGNATURES).where(F.col("doc_id").isin(list(wanted)))
+             .select("doc_id", "band_hashes").collect()}
+    j = np.array([jaccard_of_sets(sh(a), sh(b)) for a, b in near_pairs])
+    candidate = np.array([any(x == y for x, y in zip(bands[a] or [], bands[b] or [])) for a, b in near_pairs])
+    s_curve = empirical_s_curve(j, candidate, bins=np.linspace(0.4, 1.0, 13))
+    positives = j >= 0.85
+    recall_085 = float(np.mean([cluster[a] == cluster[b] for (a, b), p in zip(near_pairs, positives) if p])) \
+        if positives.any() else float("nan")
+    edges = load(DEDUP_PAIRS).where(F.col("verified")).select("src_doc_id", "dst_doc_id").collect()
+    edge_j = np.array([jaccard_of_sets(sh(r["src_doc_id"]), sh(r["dst_doc_id"])) for r in edges])
+    return {
+        "recall_by_kind": {k: f"{f}/{n} = {f / n:.4f}" for k, (f, n) in sorted(per_kind.items())},
+        "near_pairs_J>=0.85": int(positives.sum()),
+        "recall_near_J>=0.85": round(recall_085, 4),
+        "verified_edges": len(edges),
+        "precision_edges_FP_J<0.7": round(float(np.mean(edge_j >= 0.7)), 4) if len(edges) else None,
+        "precision_edges_FP_J<0.85": round(float(np.mean(edge_j >= 0.85)), 4) if len(edges) else None,
+        "s_curve": format_s_curve(s_curve),
+        "theory_at_0.85": round(detection_probability(0.85), 4),
+    }
+
+
+def datatrove_near_recall(removed: set, texts_table, truth_path: Path) -> dict:
+    """For datatrove (no cluster ids kept): a ground-truth pair counts as found when exactly one of
+    the two documents was removed or both were (it keeps one per cluster)."""
+    id_of = dict(zip(texts_table.column("url").to_pylist(), texts_table.column("doc_id").to_pylist()))
+    present = set(texts_table.column("doc_id").to_pylist())
+    per_kind: dict[str, list[int]] = {}
+    for row in (json.loads(line) for line in truth_path.read_text().splitlines() if line.strip()):
+        a, b = id_of.get(row["url"]), id_of.get(row["of_url"])
+        if a not in present or b not in present:
+            continue
+        key = row["kind"] if row["kind"] != "near" else f"near J~{row['target_jaccard']}"
+        per_kind.setdefault(key, [0, 0])
+        per_kind[key][0] += (a in removed) or (b in removed)
+        per_kind[key][1] += 1
+    return {k: f"{f}/{n} = {f / n:.4f}" for k, (f, n) in sorted(per_kind.items())}
+
+
+# ---------------------------------------------------------------------------------------------
+# scale mode
+
+
+def synthesize(source: Path, n: int, out: Path, seed: int = 5) -> Path:
+    """n documents: the distinct source texts, then mutated copies (2-6% of words replaced by words
+    of the same text, so near duplicates at J ~ 0.6-0.9), written in chunks to bound memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if out.exists():
+        return out
+    base = load_texts(source)
+    texts = base.column("text").to_pylist()
+    rng = random.Random(seed)
+    schema = pa.schema([("doc_id", pa.string()), ("url", pa.string()),
+                        ("fetch_time", pa.timestamp("us", tz="UTC")), ("text", pa.string())])
+    import datetime as dt
+
+    t0 = dt.datetime(2024, 9, 1, tzinfo=dt.timezone.utc)
+    with pq.ParquetWriter(out, schema) as writer:
+        for lo in range(0, n, 5000):
+            rows = []
+            for i in range(lo, min(n, lo + 5000)):
+                text = texts[i % len(texts)]
+                if i >= len(texts):
+                    words = text.split()
+                    for k in rng.sample(range(len(words)), max(1, int(len(words) * rng.uniform(0.02, 0.06)))):
+                        words[k] = words[rng.randrange(len(words))]
+                    text = " ".join(words)
+                rows.append({"doc_id": f"s{i:08d}", "url": f"https://synthetic.example/{i}",
+                             "fetch_time": t0 + dt.timedelta(seconds=i), "text": text})
+            writer.write_table(pa.Table.from_pylist(rows, schema))
+    return out
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run_scale(sizes: list[int], driver_memory: str, texts: Path) -> list[dict]:
+    results = []
+    for n in sizes:
+        parquet = synthesize(texts, n, OUT / f"synthetic_{n}.parquet")
+        cmd = [sys.executable, __file__, "--worker", str(parquet), "--driver-memory", driver_memory]
+        peak, started = 0, time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        stop = threading.Event()
+
+        def poll():
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _tree_rss(proc.pid))
+                stop.wait(0.5)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        out, _ = proc.communicate()
+        stop.set()
+        poller.join()
+        wall = time.perf_counter() - started
+        line = [x for x in out.splitlines() if x.startswith("RESULT ")]
+        detail = json.loads(line[-1][7:]) if line else {"error": f"exit {proc.returncode}"}
+        row = {"docs": n, "wall_s": round(wall, 1), "peak_rss_tree_mb": round(peak / 2**20), **detail}
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    return results
+
+
+def worker(parquet: str, driver_memory: str) -> None:
+    """One scale point: silver table from the Parquet, then dedup; prints RESULT {json}."""
+    from spark_jobs.session import get_spark
+
+    spark = get_spark(driver_memory=driver_memory)
+    with tempfile.TemporaryDirectory() as lake:
+        t = time.perf_counter()
+        n = write_silver_from_parquet(spark, lake, parquet)
+        silver_s = time.perf_counter() - t
+        result, seconds = run_ours(spark, lake)
+        cores = spark.sparkContext.defaultParallelism
+        print("RESULT " + json.dumps({
+            "silver_write_s": round(silver_s, 1), "dedup_s": round(seconds, 1), "docs_in": n,
+            "kept": result.kept, "exact_removed": result.exact_removed, "near_removed": result.near_removed,
+            "clusters": result.clusters, "verified_edges": result.verified_edges,
+            "docs_per_s_per_core": round(n / seconds / cores, 1), "driver_memory": driver_memory}), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--parquet", help="texts to use instead of the corpus (column text; doc_id/url optional)")
+    ap.add_argument("--compare-docs", type=int, default=4000,
+                    help="documents for the speed comparison with datatrove (0: all)")
+    ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--scale", help="comma-separated corpus sizes, each run in a subprocess")
+    ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.driver_memory)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    texts = Path(args.parquet) if args.parquet else extract_corpus_texts(args.corpus, OUT / "texts.parquet")
+    if args.scale:
+        run_scale([int(x) for x in args.scale.split(",")], args.driver_memory, texts)
+        return
+
+    from spark_jobs.session import get_spark
+
+    spark = get_spark(driver_memory=args.driver_memory)
+    cores = spark.sparkContext.defaultParallelism
+    table = load_texts(texts)
+    print(f"{table.num_rows} documents, {sum(map(len, table.column('text').to_pylist())) / table.num_rows:,.0f} "
+          f"characters on average; Spark local with {cores} cores, driver memory {args.driver_memory}")
+    truth = args.corpus / "ground_truth.jsonl"
+    with tempfile.TemporaryDirectory() as lake:
+        write_silver_from_parquet(spark, lake, str(texts))
+        result, seconds = run_ours(spark, lake)
+        print(f"ours, whole corpus: {seconds:.1f}s, {table.num_rows / seconds / cores:.1f} docs/s per core; "
+              f"kept {result.kept}, exact removed {result.exact_removed}, near removed {result.near_removed}, "
+              f"clusters {result.clusters}, edges {result.verified_edges}/{result.candidate_edges} verified")
+        if not args.parquet and truth.exists():
+            acc = accuracy(spark, lake, table, truth)
+            print(acc.pop("s_curve"))
+            print(json.dumps(acc, indent=1))
+    n = args.compare_docs or table.num_rows
+    subset = table.sort_by("doc_id").slice(0, n)
+    with tempfile.TemporaryDirectory() as lake:
+        write_silver_from_parquet(spark, lake, str(texts), limit=n)
+        result, ours_s = run_ours(spark, lake)
+    ours_rate = n / ours_s / cores
+    print(f"\nspeed on the same {n} documents:")
+    print(f"ours (Spark, {cores} cores)   {ours_s:8.1f} s  {ours_rate:8.1f} docs/s per core  "
+          f"removed {result.exact_removed + result.near_removed}")
+    if not args.skip_datatrove:
+        dt = run_datatrove(subset)
+        dt_rate = n / dt["seconds"]["total"]
+        print(f"datatrove (1 process)   {dt['seconds']['total']:8.1f} s  {dt_rate:8.1f} docs/s per core  "
+              f"removed {len(dt['removed'])}  stages {json.dumps({k: round(v, 1) for k, v in dt['seconds'].items()})}")
+        print(f"ours / datatrove per core: {ours_rate / dt_rate:.2f}x")
+        if not args.parquet and truth.exists():
+            print("datatrove, ground-truth pairs with one side removed:",
+                  json.dumps(datatrove_near_recall(dt["removed"], subset, truth), indent=1))
+
+
+if __name__ == "__main__":
+    main()
