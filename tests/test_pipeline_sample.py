@@ -33,5 +33,13 @@ def test_sample_crawl_through_the_whole_pipeline(spark, tmp_path, lake_root):
     assert silver["documents_in"].value == 304
     assert 150 <= silver["kept"].value <= 200
     assert "language" in silver["funnel"].value
+    dedup = meta["dedup_documents"]
+    assert dedup["documents_in"].value == silver["kept"].value
+    assert dedup["kept"].value + dedup["exact_removed"].value + dedup["near_removed"].value == \
+        dedup["documents_in"].value
+    # The sample holds 10 articles copied byte for byte under 2 other URLs, and 6 articles each with
+    # 7 near copies of which the 0.5-2 % mutations (Jaccard >= 0.81) are near duplicates.
+    assert dedup["exact_removed"].value >= 10
+    assert dedup["near_removed"].value >= 3 * 6
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
