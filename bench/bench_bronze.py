@@ -9,7 +9,6 @@ difference is Spark's overhead and parallelism. Prints documents/s and the ratio
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -21,7 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import emit_result  # noqa: E402
 from contract.tables import BRONZE_SCHEMA  # noqa: E402
 from spark_jobs.crawl_listing import join_uri, read_listing  # noqa: E402
 from spark_jobs.warc_extract import extract_file  # noqa: E402
@@ -89,10 +90,7 @@ def main() -> int:
         "speedup_vs_loop": round(spark_rate / loop_rate, 2),
         "per_core_ratio_vs_loop": round(spark_rate / args.cores / loop_rate, 2),
     }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        with open(args.json, "a") as fh:
-            fh.write(json.dumps(result) + "\n")
+    emit_result(result, args.json)
     return 0
 
 

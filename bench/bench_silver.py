@@ -14,7 +14,6 @@ Prints documents/s, the per-core ratio and our keep rate per filter.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_silver_filters import time_datatrove  # noqa: E402
+from common import emit_result  # noqa: E402
 from contract.tables import BRONZE_DOCUMENTS, table_uri  # noqa: E402
 from spark_jobs.crawl_listing import join_uri, read_listing  # noqa: E402
 
@@ -74,10 +74,7 @@ def main() -> int:
         "per_core_ratio_vs_datatrove": round(ours_rate / args.cores / peer_rate, 2),
         "kept": result.kept, "funnel": funnel, "rejects_by_reason": result.by_reason,
     }
-    print(json.dumps(out, indent=2))
-    if args.json:
-        with open(args.json, "a") as fh:
-            fh.write(json.dumps(out) + "\n")
+    emit_result(out, args.json)
     return 0
 
 
