@@ -54,3 +54,19 @@ def test_quality_guards_divisions_when_rules_are_off():
     params = GopherQualityParams(min_doc_words=None)
     assert gopher_quality("", params).reason == "gopher_quality.stop_words"
     assert gopher_quality("!!! ???", params).keep is False
+
+
+def test_file_names_count_as_one_alpha_word_as_in_datatrove():
+    # datatrove (spaCy) keeps `Contents-arch.gz` whole; splitting it adds a non-alpha `-` word and
+    # pushed the alpha-word share of real Debian pages below 0.8 (bench corpus, sect.apt-file).
+    text = (
+        "The package index of the archive lists every file with the name of the package that "
+        "ships it, and the tool searches that index to find which package to install for a "
+        "missing command. Users have to update the index first and then run their query with "
+        "the name of the file or a part of it, as shown below in these examples today. "
+        + " ".join(str(100 + i) for i in range(12))
+        + " Contents-arch.gz man-db.service changelog.Debian.gz ftp-master.debian.org "
+    )
+    result = gopher_quality(text)
+    assert result.keep, result.stats
+    assert 0.8 < result.stats["gopher_quality.alpha_words_ratio"] < 0.81

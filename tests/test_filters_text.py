@@ -17,6 +17,28 @@ def test_splits_like_spacy_on_known_cases():
     assert split_words("") == [] and split_words(" \n\t ") == []
 
 
+def test_bare_host_and_file_names_stay_whole_like_spacy_url_match():
+    # spaCy's URL_MATCH needs no scheme: `label.label.tld` (lower-case TLD of 2+ letters) after the
+    # affixes are peeled is one token, not split on its hyphens or `lower.Upper` dots.
+    assert split_words("(Contents-udeb-arch.gz) man-db_2.9.4-2_amd64.deb changelog.Debian.gz, ftp-master.debian.org") == [
+        "(", "Contents-udeb-arch.gz", ")", "man-db_2.9.4-2_amd64.deb", "changelog.Debian.gz", ",",
+        "ftp-master.debian.org",
+    ]
+    # ...but a scheme alone does not make a URL: no dotted host, so `/` between letters splits.
+    assert split_words("http://server/nagios4/ “.service”") == ["http://server", "/", "nagios4/", "“", ".service", "”"]
+
+
+def test_cjk_punctuation_is_a_letter_for_infixes_like_spacy():
+    # spaCy's ALPHA includes U+3000-U+303F, so `、-i` and `。/var` split on the infix.
+    assert split_words("インストールするには、-i を使います。/var 考えるなら、--force") == [
+        "インストールするには、", "-", "i", "を使います。", "/", "var", "考えるなら、", "--", "force",
+    ]
+
+
+def test_abbreviations_rejoined_after_infix_split_like_spacy():
+    assert split_words("O.Univ.Prof.Dr. Georg") == ["O.Univ", ".", "Prof.", "Dr.", "Georg"]
+
+
 def test_sentences_like_spacy_sentencizer():
     assert count_sentences("Mr. Smith went. Then!! He said \"hi.\" Ok) no.") == 4
     assert count_sentences("no terminator here") == 1

@@ -3,7 +3,9 @@
 Word splitting follows spaCy's English tokenizer (what datatrove's `split_into_words` uses for `en`)
 without depending on spaCy at run time: text is cut on whitespace, then each chunk has its leading
 and trailing punctuation peeled off, contractions and a few infixes (hyphens between words, `/`,
-`:` between letters, `lower.Upper`) split, the way spaCy's prefix/suffix/infix rules do. Plain words
+`:` between letters, `lower.Upper`) split, the way spaCy's prefix/suffix/infix rules do, with
+spaCy's own letter classes (`spacy_chars.py`) and its URL_MATCH (bare `host.tld`/`file.gz` names
+are not split). Plain words
 take a fast path. `tests/test_filters_text.py` measures agreement with spaCy; the parity test
 measures what matters, agreement of the filter decisions.
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from spark_jobs.filters.spacy_chars import ALPHA, ALPHA_LOWER, ALPHA_UPPER
 
 # Sentence terminators of spaCy's sentencizer (its `default_punct_chars`), as code points.
 _SENTENCIZER_CODEPOINTS = (
@@ -72,17 +76,40 @@ _UNIT_RE = re.compile(r"^([0-9]+(?:[.,][0-9]+)?)(" + "|".join(map(re.escape, sor
 _UNIT_SUFFIX_RE = re.compile(r"(?<=[0-9])(?:" + "|".join(map(re.escape, sorted(_UNITS, key=len, reverse=True))) + r")\Z")
 _PERIOD_AFTER = frozenset("%²-+") | _EDGE_PUNCT
 _POSSESSIVE = ("'s", "'S", "’s", "’S")
-_URL_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|www\.)\S+$|^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$")
+# spaCy's URL_MATCH (spacy/lang/tokenizer_exceptions.py): a token left after the affixes are peeled
+# off that matches it is not split on infixes. The scheme is optional, so any `label.label.tld`
+# with a lower-case TLD of 2+ letters counts: `Contents-arch.gz`, `man-db.service`.
+_URL_RE = re.compile(
+    r"(?u)^"
+    r"(?:(?:[\w\+\-\.]{2,})://)?"
+    r"(?:\S+(?::\S*)?@)?"
+    r"(?:"
+    r"(?!(?:10|127)(?:\.\d{1,3}){3})"
+    r"(?!(?:169\.254|192\.168)(?:\.\d{1,3}){2})"
+    r"(?!172\.(?:1[6-9]|2\d|3[0-1])(?:\.\d{1,3}){2})"
+    r"(?:[1-9]\d?|1\d\d|2[01]\d|22[0-3])"
+    r"(?:\.(?:1?\d{1,2}|2[0-4]\d|25[0-5])){2}"
+    r"(?:\.(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-4]))"
+    r"|"
+    r"(?:(?:[A-Za-z0-9\u00a1-\uffff][A-Za-z0-9\u00a1-\uffff_-]{0,62})?[A-Za-z0-9\u00a1-\uffff]\.)+"
+    r"(?:[" + ALPHA_LOWER + r"]{2,63})"
+    r")"
+    r"(?::\d{2,5})?"
+    r"(?:[/?#]\S*)?"
+    r"$"
+)
 _ELLIPSIS_RE = re.compile(r"\.\.+|…")
-# Infixes (spaCy TOKENIZER_INFIXES): ellipses, digit-op-digit, lower.Upper, alpha,alpha,
-# alnum-hyphen-alpha, alnum[:<>=/]alpha.
+# Infixes (spaCy's English TOKENIZER_INFIXES, with spaCy's letter classes): ellipses,
+# digit-op-digit, lower.Upper, alpha,alpha, alnum-hyphen-alpha, alnum[:<>=/]alpha. (Its LIST_ICONS
+# infix is handled by the symbol split in `_split_core`.)
+_QUOTES = "\\'\"”“`‘´’‚,„»«「」『』（）〔〕【】《》〈〉\u2329\u232a⟦⟧"  # spaCy CONCAT_QUOTES
 _INFIX_RE = re.compile(
     r"\.\.+|…"
     r"|(?<=[0-9])[+\-*^](?=[0-9-])"
-    r"|(?<=[^\W\d_])\.(?=[^\W\d_])"
-    r"|(?<=[^\W\d_]),(?=[^\W\d_])"
-    r"|(?<=[^\W_])(?:---|--|——|—|–|-|~)(?=[^\W\d_])"
-    r"|(?<=[^\W_])[:<>=/](?=[^\W\d_])"
+    r"|(?<=[" + ALPHA_LOWER + _QUOTES + r"])\.(?=[" + ALPHA_UPPER + _QUOTES + r"])"
+    r"|(?<=[" + ALPHA + r"]),(?=[" + ALPHA + r"])"
+    r"|(?<=[" + ALPHA + r"0-9])(?:-|–|—|--|---|——|~)(?=[" + ALPHA + r"])"
+    r"|(?<=[" + ALPHA + r"0-9])[:<>=/](?=[" + ALPHA + r"])"
 )
 _CONTRACTION_RE = re.compile(r"^(.*[^\W\d_])([nN]['’][tT]|['’](?:[rR][eE]|[vV][eE]|[lL][lL]|[dD]|[mM]))$")
 # Contractions written without an apostrophe that spaCy splits (its English exceptions).
@@ -146,12 +173,17 @@ def _special(chunk: str) -> tuple[str, ...] | None:
     return None
 
 
+# spaCy's final special-case pass re-joins pieces that spell an exception (emoticons, `Prof.`).
+_MERGEABLE = _SPECIAL_TOKENS | _ABBREVIATIONS
+
+
 def _merge_specials(tokens: list[str], out: list[str]) -> None:
-    """spaCy re-joins adjacent pieces that spell a special case (`f():` gives `f`, `(`, `):`)."""
+    """spaCy re-joins adjacent pieces that spell a special case (`f():` gives `f`, `(`, `):`;
+    `O.Univ.Prof.Dr.` gives `O.Univ`, `.`, `Prof.`, `Dr.`)."""
     i, n = 0, len(tokens)
     while i < n:
         for k in (4, 3, 2):
-            if i + k <= n and "".join(tokens[i : i + k]) in _SPECIAL_TOKENS:
+            if i + k <= n and "".join(tokens[i : i + k]) in _MERGEABLE:
                 out.append("".join(tokens[i : i + k]))
                 i += k
                 break
@@ -177,8 +209,6 @@ def _split_affixes(chunk: str, out: list[str]) -> None:
         return
     suffixes: list[str] = []
     while chunk:
-        if _URL_RE.match(chunk) and not (chunk[-1] in _EDGE_PUNCT or chunk[-1] == "."):
-            break
         first = chunk[0]
         if first in _EDGE_PUNCT or first in _PREFIX_ONLY or (first == "+" and not chunk[1:2].isdigit()) or _is_symbol_other(first):
             m = _ELLIPSIS_RE.match(chunk)
@@ -257,8 +287,7 @@ def _split_core(chunk: str, out: list[str]) -> None:
         return
     start = 0
     for inf in _INFIX_RE.finditer(chunk):
-        i = inf.start()
-        if inf.group() == "." and not (chunk[i - 1].islower() and chunk[i + 1].isupper()):
+        if inf.start() == 0:  # spaCy skips an infix at the very start
             continue
         if inf.start() > start:
             out.append(chunk[start : inf.start()])
