@@ -81,3 +81,12 @@ def test_token_agreement_with_spacy_on_stdlib_docs():
             differing += sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops if op != "equal")
     print(f"token disagreement {differing}/{total} = {differing / total:.4%}")
     assert differing / total < 0.005
+
+
+def test_spacy_char_classes_match_installed_spacy():
+    from spacy.lang import char_classes
+
+    from spark_jobs.filters import spacy_chars
+
+    for name in ("ALPHA", "ALPHA_LOWER", "ALPHA_UPPER"):
+        assert getattr(spacy_chars, name) == getattr(char_classes, name), name

@@ -1,4 +1,11 @@
-"""spaCy's character classes (spacy/lang/char_classes.py, spaCy 3.8), copied verbatim.
+"""spaCy's character classes (spacy/lang/char_classes.py, spaCy 3.8): data, not code.
+
+Three regex character-class bodies (Unicode ranges) taken unchanged from spaCy (MIT licence,
+Copyright (C) 2016-2024 ExplosionAI GmbH, 2016 spaCy GmbH, 2015 Matthew Honnibal), because
+datatrove's word counts come from spaCy's tokenizer and FineWeb parity depends on splitting exactly
+where it does; spaCy itself is too slow and too heavy to be a runtime dependency.
+`tests/test_filters_text.py::test_spacy_char_classes_match_installed_spacy` fails when they drift
+from the spaCy installed for the tests.
 
 spaCy's tokenizer rules use its own notion of a letter, which is not Python's: it includes CJK
 punctuation (U+3000-U+303F, e.g. `、` and `。`) and the CJK blocks count as lower AND upper case,
