@@ -62,3 +62,25 @@ def test_sensor_finds_new_crawls_in_collinfo_and_in_a_mirror(tmp_path):
     available = list_crawls(str(tmp_path))
     assert available == ["CC-MAIN-2019-04", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]
     assert new_crawls(available, {"CC-MAIN-2024-33"}, "CC-MAIN-2024-01") == ["CC-MAIN-2025-33"]
+
+
+def test_sensor_adds_new_crawls_as_partitions_and_requests_their_runs(tmp_path):
+    from dagster import DagsterInstance, build_sensor_context
+
+    from orchestration.partitions import crawl_partitions
+    from orchestration.resources import CrawlSourceResource
+    from orchestration.sensors import new_crawl_sensor
+
+    for crawl in ["CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]:
+        (tmp_path / "crawl-data" / crawl).mkdir(parents=True)
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(crawl_partitions.name, ["CC-MAIN-2024-33"])
+        with build_sensor_context(instance=instance, resources={
+                "crawl_source": CrawlSourceResource(base_uri=str(tmp_path))}) as context:
+            result = new_crawl_sensor(context)
+        assert [r.partition_key for r in result.run_requests] == ["CC-MAIN-2025-33"]
+        assert result.dynamic_partitions_requests[0].partition_keys == ["CC-MAIN-2025-33"]
+        with build_sensor_context(instance=instance, resources={
+                "crawl_source": CrawlSourceResource(base_uri=str(tmp_path / "nowhere"))}) as context:
+            skipped = new_crawl_sensor(context)
+        assert "cannot list crawls" in skipped.skip_reason.skip_message
