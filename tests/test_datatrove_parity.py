@@ -129,11 +129,9 @@ def fixture_documents() -> list[tuple[str, str]]:
 
 
 def sample_crawl_documents(dest: Path) -> list[tuple[str, str]]:
-    try:
-        from orchestration.sample_crawl import build_sample_mirror
-    except ImportError:
-        return []
     import gzip
+
+    from orchestration.sample_crawl import build_sample_mirror
 
     root = build_sample_mirror(dest)
     crawl = root / "crawl-data" / "CC-MAIN-SAMPLE" if (root / "crawl-data").is_dir() else root
@@ -193,31 +191,22 @@ def test_parity_on_synthetic_cases():
         assert split_words(text) == split_into_words(text), text
 
 
-@pytest.mark.timeout(900)
-def test_parity_on_real_fixtures():
-    docs = fixture_documents()
-    assert len(docs) >= 80
-    n, disagreements = compare(docs)
-    _report("fixtures", n, disagreements)
-    assert (n - len(disagreements)) / n >= 0.99, disagreements
+CORPORA = {
+    "fixtures": (lambda tmp: fixture_documents(), 80),
+    "sample crawl": (lambda tmp: sample_crawl_documents(tmp / "mirror"), 300),
+    "stdlib texts": (lambda tmp: stdlib_documents(), 200),
+}
 
 
 @pytest.mark.timeout(900)
-def test_parity_on_sample_crawl(tmp_path):
-    docs = sample_crawl_documents(tmp_path / "mirror")
-    if not docs:
-        pytest.skip("orchestration.sample_crawl is not available")
+@pytest.mark.parametrize("corpus", list(CORPORA))
+def test_parity_with_datatrove(corpus, tmp_path):
+    """>= 99% agreement on keep/drop and reason, and every disagreement explained in KNOWN."""
+    load, minimum = CORPORA[corpus]
+    docs = load(tmp_path)
+    assert len(docs) >= minimum
     n, disagreements = compare(docs)
-    _report("sample crawl", n, disagreements)
-    assert (n - len(disagreements)) / n >= 0.99, disagreements
-
-
-@pytest.mark.timeout(900)
-def test_parity_on_stdlib_texts():
-    docs = stdlib_documents()
-    assert len(docs) >= 200
-    n, disagreements = compare(docs)
-    _report("stdlib texts", n, disagreements)
+    _report(corpus, n, disagreements)
     assert (n - len(disagreements)) / n >= 0.99, disagreements
     unexplained = [d for d in disagreements if d[0] not in KNOWN]
-    assert len(unexplained) <= 0.01 * n, unexplained
+    assert not unexplained, unexplained
