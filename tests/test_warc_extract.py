@@ -99,3 +99,20 @@ def test_small_helpers():
     assert domain_of("not a url") == ""
     assert parse_warc_date("2020-08-08T17:27:41Z").isoformat() == "2020-08-08T17:27:41+00:00"
     assert parse_warc_date("garbage") is None
+
+
+def test_documents_are_exactly_the_html_200_responses_an_independent_reader_sees():
+    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+
+    expected = {}
+    with open(WARC_2020, "rb") as stream:
+        for record in WarcioIterator(stream):
+            if record.rec_type != "response":
+                continue
+            content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0]
+            if record.http_headers.get_statuscode() == "200" and content_type.strip() == "text/html":
+                expected[record.rec_headers.get_header("WARC-Record-ID")] = \
+                    record.rec_headers.get_header("WARC-Target-URI")
+    docs, _, _ = split(list(extract_file(str(WARC_2020), "S")))
+    assert {d["doc_id"]: d["url"] for d in docs} == expected
+    assert len(expected) == 16
