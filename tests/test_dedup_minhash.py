@@ -333,3 +333,33 @@ def test_estimates_agree_with_datasketch():
                 big.append((i, j, exact, a, b))
     assert not big
     assert abs(np.mean(diffs)) < 0.02
+
+
+# --- shingle sets and exact Jaccard (edge verification by exact Jaccard) ------------------------
+
+
+def test_shingle_sets_give_exact_jaccard():
+    from spark_jobs.dedup.minhash import jaccard_of_sorted, shingle_sets
+
+    texts = _real_texts(12, 300)
+    variants = [t.replace(" the ", " a ", k) for k, t in enumerate(texts)]  # k replacements
+    extra = ["Hello, World!", "hello world", "one two three four five six", "", "!!!", None]
+    allt = texts + variants + extra
+    sets = shingle_sets(allt)
+    assert sets.type == pa.list_(pa.int64()) and len(sets) == len(allt)
+    assert sets[len(allt) - 1].as_py() is None and sets[len(allt) - 2].as_py() == []
+    rows = [np.asarray(x.as_py() or [], np.int64) for x in sets]
+    for r, t in zip(rows, allt):
+        assert np.all(np.diff(r) > 0)  # sorted, distinct
+        assert r.size == len(shingles(normalize_text(t or "")))
+    pairs = [(i, i + 12) for i in range(12)] + [(0, 1), (24, 25), (24, 26), (27, 28)]
+    for i, j in pairs:
+        want = exact_jaccard(allt[i] or "", allt[j] or "")
+        assert jaccard_of_sorted(rows[i], rows[j]) == pytest.approx(want, abs=1e-12), (i, j)
+    # chunking by text bytes gives the same lists
+    old = mh.SIGNATURE_COLUMNS_BYTES_PER_CHUNK
+    try:
+        mh.SIGNATURE_COLUMNS_BYTES_PER_CHUNK = 3000
+        assert shingle_sets(allt).to_pylist() == sets.to_pylist()
+    finally:
+        mh.SIGNATURE_COLUMNS_BYTES_PER_CHUNK = old

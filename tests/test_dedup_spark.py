@@ -96,6 +96,11 @@ def oracle(current: list[dict], earlier: list[dict], config: DedupConfig) -> dic
     for i in near_nodes + [i for i in range(n_earlier) if bands[i] is not None]:
         for k, h in enumerate(bands[i]):
             buckets[(k, h)].append(i)
+    if config.verify_method == "exact":
+        sets = [shingles(normalize_text(d["text"] or ""), config.ngram) for d in docs]
+        similarity = lambda i, j: jaccard_of_sets(sets[i], sets[j])  # noqa: E731
+    else:
+        similarity = lambda i, j: estimate_jaccard(sig[i], sig[j])  # noqa: E731
     edges = set()
     current_near = set(near_nodes)
     for members in buckets.values():
@@ -104,7 +109,7 @@ def oracle(current: list[dict], earlier: list[dict], config: DedupConfig) -> dic
         hub = min(members, key=lambda i: node[i])
         for m in members:
             if m != hub and (config.verify_threshold is None
-                             or estimate_jaccard(sig[hub], sig[m]) >= config.verify_threshold):
+                             or similarity(hub, m) >= config.verify_threshold):
                 edges.add((node[hub], node[m]))
     comp = oracle_components(edges)
     out = {}
@@ -268,3 +273,88 @@ def test_cross_crawl_and_reruns(spark, lake_root):
     assert _rows(spark, lake_root, DEDUP_PAIRS, CRAWL_B) == []
     assert balance_ok(dedup_balance(spark, lake_root, CRAWL_B))
     assert _tables(spark, lake_root, CRAWL_A) == tables_a
+
+
+EXACT_085 = DedupConfig(verify_threshold=0.85, verify_method="exact")
+
+
+def test_verify_method_is_validated():
+    with pytest.raises(ValueError, match="verify_method"):
+        DedupConfig(verify_method="jaccard")
+
+
+def _precision_recall(spark, lake_root, docs, snapshot):
+    """(recall of within-family pairs with true J >= 0.85, strict precision of verified edges: any
+    true J < 0.85 false, verified edges, positives)."""
+    ids, _, family, _ = corpus()
+    shingle = {d["doc_id"]: shingles(normalize_text(d["text"])) for d in docs}
+    got = _decisions(spark, lake_root, snapshot)
+    by_family = defaultdict(list)
+    for d, f in zip(ids, family):
+        by_family[f].append(d)
+    positives = found = 0
+    for members in by_family.values():
+        for a, b in itertools.combinations(members, 2):
+            if jaccard_of_sets(shingle[a], shingle[b]) >= 0.85:
+                positives += 1
+                found += got[a][0] == got[b][0]
+    pairs = _rows(spark, lake_root, DEDUP_PAIRS, snapshot)
+    true_j = {(p["src_doc_id"], p["dst_doc_id"]): jaccard_of_sets(shingle[p["src_doc_id"]], shingle[p["dst_doc_id"]])
+              for p in pairs}
+    for p in pairs:  # the stored similarity is the exact Jaccard, the verdict a hard cut at 0.85
+        j = true_j[(p["src_doc_id"], p["dst_doc_id"])]
+        assert p["similarity"] == pytest.approx(j, abs=1e-12) and p["verified"] == (j >= 0.85)
+    verified = [true_j[(p["src_doc_id"], p["dst_doc_id"])] for p in pairs if p["verified"]]
+    strict = sum(j >= 0.85 for j in verified) / len(verified)
+    return found / positives, strict, len(verified), positives
+
+
+def test_exact_verification_precision_and_recall_at_085(spark, tmp_path):
+    """verify_method="exact", threshold 0.85: edges are cut at the true Jaccard, so precision with
+    every J < 0.85 counted false is 1 by construction; recall of J >= 0.85 pairs stays >= 0.95 (star
+    edges from a hub below 0.85 to both ends of a positive pair are lost, other buckets usually
+    link them). Same decisions as the oracle with exact verification."""
+    lake_root = str(tmp_path)
+    docs = crawl_a_docs()
+    write_silver(spark, lake_root, docs, CRAWL_A)
+    result = run_dedup(spark, lake_root, CRAWL_A, EXACT_085)
+    assert _decisions(spark, lake_root, CRAWL_A) == oracle(docs, [], EXACT_085)
+    recall, strict, n_verified, positives = _precision_recall(spark, lake_root, docs, CRAWL_A)
+    print(f"\nexact@0.85: positives {positives} recall {recall:.4f}; verified edges {n_verified} of "
+          f"{result.candidate_edges}: precision (FP: J<0.85) {strict:.4f}")
+    assert result.verified_edges == n_verified >= 100 and positives >= 150
+    assert recall >= 0.95 and strict >= 0.95
+    assert balance_ok(dedup_balance(spark, lake_root, CRAWL_A))
+
+
+def test_exact_verification_across_crawls(spark, lake_root):
+    """An edge from B to an earlier crawl A is verified on A's text (read from A's silver partition):
+    a variant at J >= 0.85 of an A document is removed as a cross-crawl near duplicate, one below
+    0.85 that LSH still proposes is kept; the stored similarities are the exact Jaccard."""
+    ids, texts, _, sh = corpus()
+    index = {d: i for i, d in enumerate(ids)}
+    bases = [i for i, d in enumerate(ids) if "v" not in d]
+    # per base, its variants with their true Jaccard to it
+    var = [(b, index[f"{ids[b]}v{v}"]) for b in bases[:60] for v in range(4)]
+    jac = {(b, v): jaccard_of_sets(sh[b], sh[v]) for b, v in var}
+    high = [(b, v) for b, v in var if jac[(b, v)] >= 0.9][:3]
+    grey = [(b, v) for b, v in var if 0.78 <= jac[(b, v)] < 0.84][:6]  # LSH candidates w.p. ~0.9
+    used = sorted({b for b, _ in high + grey})
+    a_docs = [_doc(ids[b], CRAWL_A, texts[b], k) for k, b in enumerate(used)]
+    b_docs = [_doc(ids[v], CRAWL_B, texts[v], k) for k, (_, v) in enumerate(high + grey)]
+    write_silver(spark, lake_root, a_docs, CRAWL_A)
+    write_silver(spark, lake_root, b_docs, CRAWL_B)
+    run_dedup(spark, lake_root, CRAWL_A, EXACT_085)
+    rb = run_dedup(spark, lake_root, CRAWL_B, EXACT_085)
+    got = _decisions(spark, lake_root, CRAWL_B)
+    assert got == oracle(b_docs, a_docs, EXACT_085)
+    for b, v in high:
+        assert got[ids[v]] == (ids[b], CRAWL_A, REASON_NEAR)
+    for _, v in grey:
+        assert got[ids[v]][2] is None
+    cross = [p for p in _rows(spark, lake_root, DEDUP_PAIRS, CRAWL_B) if p["src_snapshot"] == CRAWL_A]
+    assert {p["verified"] for p in cross} == {True, False}, "a verified and a rejected cross-crawl edge"
+    for p in cross:
+        j = jaccard_of_sets(sh[index[p["src_doc_id"]]], sh[index[p["dst_doc_id"]]])
+        assert p["similarity"] == pytest.approx(j, abs=1e-12) and p["verified"] == (j >= 0.85)
+    assert rb.cross_crawl_removed == len(high)

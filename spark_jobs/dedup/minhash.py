@@ -361,3 +361,49 @@ def signatures_from_column(minhash: pa.Array | pa.ChunkedArray) -> np.ndarray:
     n = len(minhash)
     flat = minhash.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
     return flat.view(np.uint64).reshape(n, -1) if n else np.zeros((0, 0), np.uint64)
+
+
+# ---------------------------------------------------------------------------------------------
+# exact Jaccard on shingle-hash sets (edge verification by exact Jaccard)
+
+
+def shingle_sets(texts: list[str] | pa.Array | pa.ChunkedArray, ngram: int = 5) -> pa.ListArray:
+    """The set of word n-gram hashes of each raw text, as sorted distinct int64 values (list<int64>;
+    [] for a text without shingles, null for a null text). Same normalization and shingles as the
+    signatures (`shingle_hashes`: 61-bit hashes, so |A & B| / |A | B| on these sets is the exact
+    Jaccard of `normalize.exact_jaccard` unless two distinct shingles collide, probability ~n^2 / 2^62).
+    Long inputs are processed in chunks of about SIGNATURE_COLUMNS_BYTES_PER_CHUNK bytes of text."""
+    if not isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        texts = pa.array(list(texts), type=pa.string())
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    sizes = pc.fill_null(pc.binary_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    parts = [_shingle_set_chunk(texts.slice(lo, hi - lo), ngram)
+             for lo, hi in _chunk_bounds(sizes, SIGNATURE_COLUMNS_BYTES_PER_CHUNK)]
+    if not parts:
+        return pa.array([], pa.list_(pa.int64()))
+    return pa.concat_arrays(parts)
+
+
+def _shingle_set_chunk(texts: pa.Array, ngram: int) -> pa.ListArray:
+    n = len(texts)
+    w, counts = word_hashes(normalize_array(texts))
+    x, sh_counts = shingle_hashes(w, counts, ngram)
+    doc = np.repeat(np.arange(n), sh_counts)
+    order = np.lexsort((x, doc))  # by document, then hash
+    xs, ds = x[order], doc[order]
+    keep = np.ones(xs.size, bool)
+    keep[1:] = (xs[1:] != xs[:-1]) | (ds[1:] != ds[:-1])
+    xs, ds = xs[keep], ds[keep]
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(ds, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(xs.view(np.int64)),
+                                    mask=pc.is_null(texts))
+
+
+def jaccard_of_sorted(a: np.ndarray, b: np.ndarray) -> float:
+    """|a & b| / |a | b| of two sorted distinct arrays (one `shingle_sets` row each); 0.0 when both
+    are empty."""
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - inter
+    return inter / union if union else 0.0
