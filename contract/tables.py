@@ -155,7 +155,8 @@ DEDUP_CLUSTERS_SCHEMA = pa.schema(
 )
 
 # dedup/pairs: the LSH star edges of a crawl's dedup run (bucket's smallest member -> other member),
-# with the MinHash-estimated Jaccard and whether the edge passed verification. Clusters are the
+# with its Jaccard (exact from the texts, or MinHash-estimated: see DedupConfig.verify_method) and
+# whether the edge passed verification. Clusters are the
 # connected components of the verified edges; the table says why each near duplicate was removed.
 DEDUP_PAIRS = "dedup/pairs"
 DEDUP_PAIRS_SCHEMA = pa.schema(
@@ -165,7 +166,7 @@ DEDUP_PAIRS_SCHEMA = pa.schema(
         ("src_snapshot", pa.string()),  # this crawl or an earlier one
         ("dst_doc_id", pa.string()),
         ("dst_snapshot", pa.string()),
-        ("similarity", pa.float64()),  # estimated Jaccard (share of equal MinHash values)
+        ("similarity", pa.float64()),  # exact Jaccard of word 5-grams, or the MinHash estimate (verify_method)
         ("verified", pa.bool_()),  # similarity >= verify_threshold (always true when verification is off)
     ]
 )

@@ -38,8 +38,9 @@ def test_sample_crawl_through_the_whole_pipeline(spark, tmp_path, lake_root):
     assert dedup["kept"].value + dedup["exact_removed"].value + dedup["near_removed"].value == \
         dedup["documents_in"].value
     # The sample holds 10 articles copied byte for byte under 2 other URLs, and 6 articles each with
-    # 7 near copies of which the 0.5-2 % mutations (Jaccard >= 0.81) are near duplicates.
+    # 7 near copies, of which the 0.5 % and 1 % mutations (Jaccard >= 0.90) are above the 0.85
+    # threshold and the 2 % ones (0.81-0.83) below it (docs/sample_crawl.md).
     assert dedup["exact_removed"].value >= 10
-    assert dedup["near_removed"].value >= 3 * 6
+    assert 2 * 6 <= dedup["near_removed"].value < 3 * 6
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
