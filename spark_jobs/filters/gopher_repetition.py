@@ -88,23 +88,15 @@ def gopher_repetition(
     def fail(rule: str) -> FilterResult:
         return FilterResult(False, f"gopher_repetition.{rule}", stats)
 
-    paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
-    dup_paras, dup_para_chars = duplicates(paragraphs)
-    stats["gopher_repetition.dup_para_frac"] = dup_paras / len(paragraphs)
-    stats["gopher_repetition.dup_para_char_frac"] = dup_para_chars / n_chars
-    if params.dup_para_frac and stats["gopher_repetition.dup_para_frac"] > params.dup_para_frac:
-        return fail("dup_para_frac")
-    if params.dup_para_char_frac and stats["gopher_repetition.dup_para_char_frac"] > params.dup_para_char_frac:
-        return fail("dup_para_char_frac")
-
-    lines = _LINE_SPLIT.split(text)
-    dup_lines, dup_line_chars = duplicates(lines)
-    stats["gopher_repetition.dup_line_frac"] = dup_lines / len(lines)
-    stats["gopher_repetition.dup_line_char_frac"] = dup_line_chars / n_chars
-    if params.dup_line_frac and stats["gopher_repetition.dup_line_frac"] > params.dup_line_frac:
-        return fail("dup_line_frac")
-    if params.dup_line_char_frac and stats["gopher_repetition.dup_line_char_frac"] > params.dup_line_char_frac:
-        return fail("dup_line_char_frac")
+    for unit, pieces in (("para", _PARAGRAPH_SPLIT.split(text.strip())), ("line", _LINE_SPLIT.split(text))):
+        # paragraphs first, then lines, as datatrove's GopherRepetitionFilter checks them
+        dup_count, dup_chars = duplicates(pieces)
+        stats[f"gopher_repetition.dup_{unit}_frac"] = dup_count / len(pieces)
+        stats[f"gopher_repetition.dup_{unit}_char_frac"] = dup_chars / n_chars
+        for rule in (f"dup_{unit}_frac", f"dup_{unit}_char_frac"):
+            limit = getattr(params, rule)
+            if limit and stats[f"gopher_repetition.{rule}"] > limit:
+                return fail(rule)
 
     if words is None:
         words = split_words(text)
