@@ -15,8 +15,8 @@ from assets.metadata import bar_chart_markdown, counts_table
 from contract.tables import (
     DEDUP_CLUSTERS, DEDUP_DOCUMENTS, DEDUP_PAIRS, DEDUP_REMOVED, DEDUP_SIGNATURES,
 )
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import LakeResource, SparkResource
+from resources.partitions import crawl_partitions
+from resources import LakeResource, SparkResource
 from spark_jobs.dedup.job import DedupConfig, balance_ok, dedup_balance, run_dedup
 from spark_jobs.progress import report_progress
 

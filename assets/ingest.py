@@ -8,13 +8,13 @@ from pydantic import Field
 
 from assets.metadata import bar_chart_markdown, counts_table
 from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, MANIFEST
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import CrawlSourceResource, LakeResource, SparkResource
+from resources.partitions import crawl_partitions
+from resources import CrawlSourceResource, LakeResource, SparkResource
 from spark_jobs import manifest as manifest_job
 from spark_jobs.bronze import bronze_balance, run_bronze
 from spark_jobs.progress import report_progress
-from spark_jobs.crawl_listing import Selection, read_listing, select_paths, join_uri
-from spark_jobs.warc_extract import ExtractionConfig
+from core.io.listing import Selection, read_listing, select_paths, join_uri
+from core.warc.extract import ExtractionConfig
 
 
 class ManifestConfig(Config):

@@ -7,11 +7,11 @@ from pydantic import Field
 
 from assets.metadata import bar_chart_markdown, counts_table
 from contract.tables import SILVER_DOCUMENTS, SILVER_REJECTS
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import LakeResource, SparkResource
+from resources.partitions import crawl_partitions
+from resources import LakeResource, SparkResource
 from spark_jobs.progress import report_progress
 from spark_jobs.silver import run_silver, silver_balance
-from spark_jobs.silver_config import chain_config
+from core.filters.config import chain_config
 
 
 class SilverConfig(Config):

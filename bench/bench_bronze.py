@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit_result  # noqa: E402
 from contract.tables import BRONZE_SCHEMA  # noqa: E402
-from spark_jobs.crawl_listing import join_uri, read_listing  # noqa: E402
-from spark_jobs.warc_extract import extract_file  # noqa: E402
+from core.io.listing import join_uri, read_listing  # noqa: E402
+from core.warc.extract import extract_file  # noqa: E402
 
 
 def plain_loop(paths: list[str], snapshot: str, out: Path) -> tuple[int, float]:

@@ -49,7 +49,7 @@ def extract_corpus_texts(corpus: Path, out: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from spark_jobs.warc_extract import extract_file
+    from core.warc.extract import extract_file
 
     if out.exists():
         return out
@@ -170,8 +170,8 @@ def accuracy(spark, lake_root: str, texts_table, truth_path: Path) -> dict:
     from pyspark.sql import functions as F
 
     from contract.tables import DEDUP_DOCUMENTS, DEDUP_PAIRS, DEDUP_REMOVED, DEDUP_SIGNATURES, table_uri
-    from spark_jobs.dedup.normalize import jaccard_of_sets, normalize_text, shingles
-    from spark_jobs.dedup.theory import detection_probability, empirical_s_curve, format_s_curve
+    from core.dedup.normalize import jaccard_of_sets, normalize_text, shingles
+    from tests.reference.lsh_theory import detection_probability, empirical_s_curve, format_s_curve
 
     def load(name):
         return spark.read.format("delta").load(table_uri(lake_root, name)).where(F.col("snapshot") == CRAWL)

@@ -23,8 +23,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spark_jobs.dedup.minhash import MinHashParams, signature_columns  # noqa: E402
-from spark_jobs.dedup.normalize import normalize_text, shingles  # noqa: E402
+from core.dedup.minhash import MinHashParams, signature_columns  # noqa: E402
+from core.dedup.normalize import normalize_text, shingles  # noqa: E402
 
 
 def synthetic_texts(n: int, chars: int = 12_800) -> list[str]:

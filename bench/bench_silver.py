@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_silver_filters import time_datatrove  # noqa: E402
 from common import emit_result  # noqa: E402
 from contract.tables import BRONZE_DOCUMENTS, table_uri  # noqa: E402
-from spark_jobs.crawl_listing import join_uri, read_listing  # noqa: E402
+from core.io.listing import join_uri, read_listing  # noqa: E402
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from spark_jobs.filters.chain import ChainConfig, run_chain, run_chain_on_batch  # noqa: E402
-from spark_jobs.warc_extract import extract_file  # noqa: E402
+from core.filters.chain import ChainConfig, run_chain, run_chain_on_batch  # noqa: E402
+from core.warc.extract import extract_file  # noqa: E402
 
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "commoncrawl"
 

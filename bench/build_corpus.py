@@ -14,7 +14,7 @@ made from its path. Then duplicates with known similarity are injected:
 - `near`: a real page's extracted text with a controlled share of words replaced, chosen so that the
   word-5-gram Jaccard similarity hits a target (0.5 ... 0.95). Both the base and the copy are written
   as plain `<p>` pages in site chrome built from the extracted text, so the mutation survives
-  extraction. The *actual* Jaccard is measured on what `spark_jobs.warc_extract.html_to_text`
+  extraction. The *actual* Jaccard is measured on what `core.warc.extract.html_to_text`
   (resiliparse) returns for the two pages.
 - `cycle_copy`: if more pages are asked for than exist, real pages are reused under another URL
   with the page chrome changed (a meta tag and a comment), so the main text is identical. Ground
@@ -23,7 +23,7 @@ made from its path. Then duplicates with known similarity are injected:
 Output in `<out>/crawl-data/<crawl id>/`: `warc.paths.gz`, the WARC files under `segments/`,
 `ground_truth.jsonl` (one duplicate pair a line) and `corpus_summary.json` (counts and timings).
 Jaccard normalisation: lowercase, Unicode punctuation replaced by spaces, split on whitespace,
-sets of word 5-grams (`orchestration.sample_crawl.jaccard`).
+sets of word 5-grams (`sample_crawl.jaccard`).
 """
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestration.sample_crawl import (  # noqa: E402
+from sample_crawl.build import (  # noqa: E402
     SiteTheme, assign_to_files, jaccard, mutate_words, render_page, warc_relative_paths,
     write_paths_file,
 )
-from spark_jobs.warc_extract import decode_html, html_to_text  # noqa: E402
-from spark_jobs.warc_writer import Page, write_warc  # noqa: E402
+from core.warc.extract import decode_html, html_to_text  # noqa: E402
+from core.warc.writer import Page, write_warc  # noqa: E402
 
 CRAWL_ID = "CC-MAIN-BENCH"
 CRAWL_START = dt.datetime(2024, 9, 7, 12, 0, 0, tzinfo=dt.timezone.utc)

@@ -46,7 +46,7 @@ def cmd_setup(args) -> int:
 
 
 def cmd_add_crawl(args) -> int:
-    from orchestration.partitions import add_crawls
+    from resources.partitions import add_crawls
 
     new = add_crawls(_instance(), args.crawl_ids)
     print(f"added {len(new)} crawl(s): {', '.join(new) or '-'}")
@@ -54,7 +54,7 @@ def cmd_add_crawl(args) -> int:
 
 
 def cmd_crawls(args) -> int:
-    from orchestration.partitions import crawl_partitions
+    from resources.partitions import crawl_partitions
 
     for crawl_id in sorted(_instance().get_dynamic_partitions(crawl_partitions.name)):
         print(crawl_id)
@@ -71,7 +71,7 @@ def run_config_for(args) -> dict:
 
 def cmd_run(args) -> int:
     from orchestration.definitions import defs
-    from orchestration.partitions import add_crawls
+    from resources.partitions import add_crawls
 
     crawl = validate_crawl_id(args.crawl)
     instance = _instance()

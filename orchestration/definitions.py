@@ -5,7 +5,7 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 
 from assets import dedup, ingest, silver
 from orchestration.jobs import crawl_pipeline_job
-from orchestration.resources import CrawlSourceResource, LakeResource, RayResource, SparkResource
+from resources import CrawlSourceResource, LakeResource, RayResource, SparkResource
 from orchestration.sensors import new_crawl_sensor
 
 ASSET_MODULES = [ingest, silver, dedup]

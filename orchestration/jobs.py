@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.partitions import crawl_partitions
+from resources.partitions import crawl_partitions
 
 crawl_pipeline_job = define_asset_job(
     "crawl_pipeline",

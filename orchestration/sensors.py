@@ -8,17 +8,16 @@ turning it on does not start a backfill of a decade of crawls.
 
 import json
 import os
-import re
 from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from contract.tables import CRAWL_ID_PATTERN
 from orchestration.jobs import crawl_pipeline_job
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import CrawlSourceResource
-from spark_jobs.crawl_listing import join_uri
-from spark_jobs.remote_io import open_uri
+from resources.partitions import crawl_partitions
+from resources import CrawlSourceResource
+from core.io.listing import join_uri
+from core.io.remote import open_uri
 
 MIN_CRAWL = os.environ.get("REFINERY_MIN_CRAWL", "CC-MAIN-2024-01")
 

@@ -19,9 +19,10 @@ from contract.tables import (
     BRONZE_DOCUMENTS, MANIFEST, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, table_uri,
 )
 from spark_jobs.arrow_schema import to_spark_schema
-from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
+from spark_jobs.balance import partition_counts
+from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition
 from spark_jobs.manifest import FileOutcome
-from spark_jobs.warc_extract import ExtractionConfig, ExtractionError, Skip, extract_file
+from core.warc.extract import ExtractionConfig, ExtractionError, Skip, extract_file
 
 # Errors after which a file counts as failed when it gave no document at all.
 FILE_LEVEL_REASONS = {"file.missing", "file.unreadable", "file.empty", "warc.no_records"}
@@ -167,8 +168,7 @@ def bronze_balance(spark, lake_root: str, snapshot: str) -> tuple[int, int]:
     """(rows of the crawl in bronze/documents, documents the manifest says its files gave)."""
     from pyspark.sql import functions as F
 
-    docs_uri = table_uri(lake_root, BRONZE_DOCUMENTS)
-    rows = read_partition(spark, docs_uri, snapshot).count() if table_exists(spark, docs_uri) else 0
+    rows = partition_counts(spark, lake_root, snapshot, {"bronze": BRONZE_DOCUMENTS})["bronze"]
     manifest_docs = (read_partition(spark, table_uri(lake_root, MANIFEST), snapshot)
                      .agg(F.coalesce(F.sum("n_documents"), F.lit(0)).alias("n")).first()["n"])
     return rows, int(manifest_docs)

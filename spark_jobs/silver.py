@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator
 
 import pyarrow as pa
 
 from contract.tables import BRONZE_DOCUMENTS, BRONZE_SCHEMA, SILVER_DOCUMENTS, SILVER_REJECTS, table_uri
+from core.arrow_batches import map_slices
 from spark_jobs.arrow_schema import to_spark_schema
-from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
-from spark_jobs.filters.chain import FILTER_ORDER, ChainConfig, output_schema, run_chain_on_batch
+from spark_jobs.balance import partition_counts
+from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition
+from core.filters.chain import FILTER_ORDER, ChainConfig, output_schema, run_chain_on_batch
 
 # The statistics columns are those of the full chain, whatever is switched off, so the table schema
 # does not change with the configuration; a step that did not run leaves its columns null.
@@ -52,12 +53,8 @@ def filter_batch(batch: pa.RecordBatch, config: ChainConfig) -> pa.RecordBatch:
 
 
 def make_filter_batches(config: ChainConfig, batch_rows: int = 256):
-    def filter_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for start in range(0, batch.num_rows, batch_rows):
-                yield filter_batch(batch.slice(start, batch_rows), config)
-
-    return filter_batches
+    """The function Spark runs per task: bronze batches in, decided rows out, `batch_rows` at a time."""
+    return map_slices(lambda part: filter_batch(part, config), batch_rows)
 
 
 @dataclass
@@ -121,9 +118,5 @@ def run_silver(spark, lake_root: str, snapshot: str, config: ChainConfig = Chain
 
 def silver_balance(spark, lake_root: str, snapshot: str) -> dict[str, int]:
     """Rows of the crawl in bronze, silver and rejects (bronze must equal the other two)."""
-    counts = {}
-    for name, table in (("bronze", BRONZE_DOCUMENTS), ("silver", SILVER_DOCUMENTS),
-                        ("rejects", SILVER_REJECTS)):
-        uri = table_uri(lake_root, table)
-        counts[name] = read_partition(spark, uri, snapshot).count() if table_exists(spark, uri) else 0
-    return counts
+    return partition_counts(spark, lake_root, snapshot, {
+        "bronze": BRONZE_DOCUMENTS, "silver": SILVER_DOCUMENTS, "rejects": SILVER_REJECTS})

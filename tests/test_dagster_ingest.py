@@ -8,8 +8,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.ingest import bronze_documents, warc_manifest
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import CrawlSourceResource, LakeResource, SparkResource
+from resources.partitions import crawl_partitions
+from resources import CrawlSourceResource, LakeResource, SparkResource
 from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED
 
 CRAWL = "CC-MAIN-2020-34"

@@ -4,7 +4,7 @@ datatrove's GopherRepetitionFilter → GopherQualityFilter → C4QualityFilter(f
 False) → FineWebQualityFilter run through their `filter(doc)` methods, first failure wins, C4's
 rewritten text feeding FineWeb's filter, exactly as in FineWeb; ours is `run_chain` with URL,
 language and PII steps switched off. Documents: every document of the real Common Crawl fixtures,
-of the embedded sample crawl (`orchestration.sample_crawl`), and, because those are few, the
+of the embedded sample crawl (`sample_crawl`), and, because those are few, the
 standard library's module docstrings and pydoc topics as extra English texts.
 
 Keep/drop and reason must agree on >= 99% of documents. When this was written all of them agreed
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.filters.chain import ChainConfig, run_chain
-from spark_jobs.filters.text import split_words
-from spark_jobs.warc_extract import extract_file
+from core.filters.chain import ChainConfig, run_chain
+from core.filters.text import split_words
+from core.warc.extract import extract_file
 from tests.conftest import WARC_2020, WET_REPAIRED, WHIRLWIND_WARC, WHIRLWIND_WET
 
 pytest.importorskip("datatrove")
@@ -131,7 +131,7 @@ def fixture_documents() -> list[tuple[str, str]]:
 def sample_crawl_documents(dest: Path) -> list[tuple[str, str]]:
     import gzip
 
-    from orchestration.sample_crawl import build_sample_mirror
+    from sample_crawl import build_sample_mirror
 
     root = build_sample_mirror(dest)
     crawl = root / "crawl-data" / "CC-MAIN-SAMPLE" if (root / "crawl-data").is_dir() else root

@@ -19,10 +19,10 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from spark_jobs.dedup.components import lsh_candidate_pairs, verify_pairs
-from spark_jobs.dedup.minhash import MinHashParams, band_hashes, estimate_jaccard, is_empty_signature, signatures
-from spark_jobs.dedup.normalize import jaccard_of_sets, normalize_text, shingles
-from spark_jobs.dedup.theory import detection_probability, empirical_s_curve, format_s_curve, threshold
+from tests.reference.components import lsh_candidate_pairs, verify_pairs
+from core.dedup.minhash import MinHashParams, band_hashes, estimate_jaccard, is_empty_signature, signatures
+from core.dedup.normalize import jaccard_of_sets, normalize_text, shingles
+from tests.reference.lsh_theory import detection_probability, empirical_s_curve, format_s_curve, threshold
 
 WORDS_PER_BASE = 300
 VARIANTS = 4

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from spark_jobs.dedup.components import connected_components as oracle
+from tests.reference.components import connected_components as oracle
 from spark_jobs.dedup.spark_components import connected_components
 
 

@@ -7,15 +7,15 @@ import pyarrow as pa
 import pytest
 import xxhash
 
-from spark_jobs.dedup import minhash as mh
-from spark_jobs.dedup.components import (
+from core.dedup import minhash as mh
+from tests.reference.components import (
     clusters,
     connected_components,
     lsh_candidate_pairs,
     representatives,
     verify_pairs,
 )
-from spark_jobs.dedup.minhash import (
+from core.dedup.minhash import (
     EMPTY_SIGNATURE_VALUE,
     MERSENNE_61,
     MinHashParams,
@@ -28,7 +28,7 @@ from spark_jobs.dedup.minhash import (
     signatures,
     signatures_from_column,
 )
-from spark_jobs.dedup.normalize import (
+from core.dedup.normalize import (
     exact_jaccard,
     exact_key,
     normalize_array,
@@ -36,7 +36,7 @@ from spark_jobs.dedup.normalize import (
     shingles,
     words,
 )
-from spark_jobs.dedup.theory import detection_probability, empirical_s_curve, wilson_interval
+from tests.reference.lsh_theory import detection_probability, empirical_s_curve, wilson_interval
 
 
 def _real_texts(n=40, words_per_doc=400):
@@ -339,7 +339,7 @@ def test_estimates_agree_with_datasketch():
 
 
 def test_shingle_sets_give_exact_jaccard():
-    from spark_jobs.dedup.minhash import jaccard_of_sorted, shingle_sets
+    from core.dedup.minhash import jaccard_of_sorted, shingle_sets
 
     texts = _real_texts(12, 300)
     variants = [t.replace(" the ", " a ", k) for k, t in enumerate(texts)]  # k replacements

@@ -16,10 +16,10 @@ from pyspark.sql import functions as F
 from contract.tables import (
     DEDUP_CLUSTERS, DEDUP_DOCUMENTS, DEDUP_PAIRS, DEDUP_REMOVED, DEDUP_SIGNATURES, SILVER_DOCUMENTS, table_uri,
 )
-from spark_jobs.dedup.components import connected_components as oracle_components
+from tests.reference.components import connected_components as oracle_components
 from spark_jobs.dedup.job import REASON_EXACT, REASON_NEAR, DedupConfig, balance_ok, dedup_balance, run_dedup
-from spark_jobs.dedup.minhash import estimate_jaccard, signature_columns, signatures_from_column
-from spark_jobs.dedup.normalize import jaccard_of_sets, normalize_text, shingles
+from core.dedup.minhash import estimate_jaccard, signature_columns, signatures_from_column
+from core.dedup.normalize import jaccard_of_sets, normalize_text, shingles
 from spark_jobs.delta_io import overwrite_where, partition_predicate
 from tests.test_dedup_accuracy import corpus
 

@@ -1,6 +1,6 @@
 """C4 and FineWeb quality rules on plain strings."""
-from spark_jobs.filters.c4_quality import C4QualityParams, c4_quality
-from spark_jobs.filters.fineweb_quality import FineWebQualityParams, fineweb_quality
+from core.filters.c4_quality import C4QualityParams, c4_quality
+from core.filters.fineweb_quality import FineWebQualityParams, fineweb_quality
 
 GOOD_LINES = [f"This is sentence number {i} of a perfectly normal paragraph." for i in range(6)]
 

@@ -1,8 +1,8 @@
 """The chain: FineWeb order, first failing reason, stats, C4/PII text, Arrow batches, bad input."""
 import pyarrow as pa
 
-from spark_jobs.filters.chain import ChainConfig, LanguageOverrides, output_schema, run_chain, run_chain_on_batch
-from spark_jobs.filters.gopher_quality import GopherQualityParams
+from core.filters.chain import ChainConfig, LanguageOverrides, output_schema, run_chain, run_chain_on_batch
+from core.filters.gopher_quality import GopherQualityParams
 
 SENTENCES = [
     "The committee met on Tuesday to discuss the new budget for the local library and its programs.",

@@ -1,6 +1,6 @@
 """Gopher repetition and quality rules, one reason at a time, on plain strings."""
-from spark_jobs.filters.gopher_quality import GopherQualityParams, gopher_quality
-from spark_jobs.filters.gopher_repetition import GopherRepetitionParams, gopher_repetition
+from core.filters.gopher_quality import GopherQualityParams, gopher_quality
+from core.filters.gopher_repetition import GopherRepetitionParams, gopher_repetition
 
 PROSE = (
     "The quick brown fox jumps over the lazy dog and then runs away with the farmer's hat. "

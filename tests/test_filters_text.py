@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from spark_jobs.filters.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, count_sentences, split_words
+from core.filters.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, count_sentences, split_words
 
 
 def test_splits_like_spacy_on_known_cases():
@@ -86,7 +86,7 @@ def test_token_agreement_with_spacy_on_stdlib_docs():
 def test_spacy_char_classes_match_installed_spacy():
     from spacy.lang import char_classes
 
-    from spark_jobs.filters import spacy_chars
+    from core.filters import spacy_chars
 
     for name in ("ALPHA", "ALPHA_LOWER", "ALPHA_UPPER"):
         assert getattr(spacy_chars, name) == getattr(char_classes, name), name

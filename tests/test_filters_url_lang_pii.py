@@ -1,7 +1,7 @@
 """URL blocklists, language identification and PII replacement."""
-from spark_jobs.filters.language_id import LanguageIdParams, language_decision, language_id, predict_languages
-from spark_jobs.filters.pii import scrub_pii
-from spark_jobs.filters.url_filter import UrlFilterParams, url_filter
+from core.filters.language_id import LanguageIdParams, language_decision, language_id, predict_languages
+from core.filters.pii import scrub_pii
+from core.filters.url_filter import UrlFilterParams, url_filter
 
 
 def test_url_reasons(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from contract.tables import validate_crawl_id
 from orchestration.sensors import list_crawls, new_crawls, parse_collinfo
-from spark_jobs.crawl_listing import Selection, listing_uri, parse_listing, read_listing, select_paths
+from core.io.listing import Selection, listing_uri, parse_listing, read_listing, select_paths
 from tests.conftest import COMMONCRAWL
 
 REAL_LISTING = COMMONCRAWL / "CC-MAIN-2025-33.warc.paths.gz"
@@ -67,8 +67,8 @@ def test_sensor_finds_new_crawls_in_collinfo_and_in_a_mirror(tmp_path):
 def test_sensor_adds_new_crawls_as_partitions_and_requests_their_runs(tmp_path):
     from dagster import DagsterInstance, build_sensor_context
 
-    from orchestration.partitions import crawl_partitions
-    from orchestration.resources import CrawlSourceResource
+    from resources.partitions import crawl_partitions
+    from resources import CrawlSourceResource
     from orchestration.sensors import new_crawl_sensor
 
     for crawl in ["CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]:

@@ -5,8 +5,8 @@ from dagster import DagsterInstance, materialize
 
 from contract.tables import SAMPLE_CRAWL_ID
 from orchestration.definitions import ASSET_MODULES
-from orchestration.partitions import crawl_partitions
-from orchestration.resources import CrawlSourceResource, LakeResource, RayResource, SparkResource
+from resources.partitions import crawl_partitions
+from resources import CrawlSourceResource, LakeResource, RayResource, SparkResource
 
 
 def _all_assets_and_checks():

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from spark_jobs.remote_io import HTTPStream, RetryPolicy, open_uri
-from spark_jobs.warc_extract import extract_file
+from core.io.remote import HTTPStream, RetryPolicy, open_uri
+from core.warc.extract import extract_file
 from tests.conftest import WARC_2020
 
 FAST = RetryPolicy(attempts=5, base_delay_s=0.01, max_delay_s=0.02, timeout_s=5)

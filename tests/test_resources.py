@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.resources import CrawlSourceResource, LakeResource, RayResource
+from resources import CrawlSourceResource, LakeResource, RayResource
 
 
 def test_lake_root_resolves_local_paths_and_keeps_uris(tmp_path):

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from contract.tables import SAMPLE_CRAWL_ID
-from orchestration import sample_crawl as sc
-from spark_jobs.warc_extract import ExtractionError, Skip, extract_file
+from sample_crawl import build as sc
+from core.warc.extract import ExtractionError, Skip, extract_file
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 import pytest
 
 from assets.silver import SilverConfig
-from spark_jobs.filters.chain import ChainConfig
-from spark_jobs.silver_config import chain_config
+from core.filters.chain import ChainConfig
+from core.filters.config import chain_config
 
 
 def test_defaults_are_the_fineweb_chain():

@@ -5,10 +5,10 @@ from pyspark.sql import functions as F
 
 from contract.tables import SILVER_DOCUMENTS, SILVER_REJECTS, table_uri
 from spark_jobs.bronze import run_bronze
-from spark_jobs.filters.chain import ChainConfig, run_chain
-from spark_jobs.filters.language_id import LanguageIdParams
+from core.filters.chain import ChainConfig, run_chain
+from core.filters.language_id import LanguageIdParams
 from spark_jobs.silver import run_silver, silver_balance
-from spark_jobs.warc_extract import extract_file
+from core.warc.extract import extract_file
 from tests.conftest import WARC_2020, WET_REPAIRED
 
 CRAWL = "CC-MAIN-2016-50"

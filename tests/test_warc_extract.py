@@ -4,7 +4,7 @@ from __future__ import annotations
 import gzip
 import io
 
-from spark_jobs.warc_extract import (
+from core.warc.extract import (
     ExtractionConfig, ExtractionError, Skip, decode_html, domain_of, extract_file, parse_warc_date,
 )
 from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED, WHIRLWIND_WARC, WHIRLWIND_WET

@@ -1,5 +1,5 @@
 """The WARC writer: Common Crawl's record layout, exact lengths and digests, byte-identical reruns,
-and a round trip through fastwarc, warcio and `spark_jobs.warc_extract.extract_file`."""
+and a round trip through fastwarc, warcio and `core.warc.extract.extract_file`."""
 from __future__ import annotations
 
 import base64
@@ -13,8 +13,8 @@ import pytest
 from fastwarc.warc import ArchiveIterator
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
-from spark_jobs import warc_writer as ww
-from spark_jobs.warc_extract import ExtractionError, Skip, extract_file
+from core.warc import writer as ww
+from core.warc.extract import ExtractionError, Skip, extract_file
 
 CRAWL = "CC-MAIN-2024-33"
 T0 = dt.datetime(2024, 8, 3, 0, 31, 22, tzinfo=dt.timezone.utc)

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import pyarrow as pa
 
@@ -64,8 +63,10 @@ from contract.tables import (
     DEDUP_PAIRS_SCHEMA, DEDUP_REMOVED,
     DEDUP_REMOVED_SCHEMA, DEDUP_SIGNATURES, DEDUP_SIGNATURES_SCHEMA, SILVER_DOCUMENTS, table_uri,
 )
+from core.arrow_batches import map_slices
 from spark_jobs.arrow_schema import to_spark_schema
-from spark_jobs.dedup.minhash import MinHashParams, shingle_sets, signature_columns
+from spark_jobs.balance import partition_counts
+from core.dedup.minhash import MinHashParams, shingle_sets, signature_columns
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 
 REASON_EXACT = "dedup.exact"
@@ -174,13 +175,7 @@ def make_signature_batches(config: DedupConfig, batch_rows: int = 512):
     """The function Spark runs per task: silver rows (doc_id, snapshot, fetch_time, text) in,
     signature rows out, `batch_rows` documents at a time to bound Python memory."""
     params, tag = config.minhash, config.params_tag
-
-    def signature_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for start in range(0, batch.num_rows, batch_rows):
-                yield _signature_batch(batch.slice(start, batch_rows), params, tag)
-
-    return signature_batches
+    return map_slices(lambda part: _signature_batch(part, params, tag), batch_rows)
 
 
 def write_signatures(spark, lake_root: str, snapshot: str, config: DedupConfig) -> None:
@@ -334,14 +329,8 @@ def make_shingle_set_batches(config: DedupConfig, batch_rows: int = 512):
     is the sorted set of the text's word n-gram hashes (`minhash.shingle_sets`)."""
     schema = pa.schema([("node", pa.string()), ("shingles", pa.list_(pa.int64()))])
 
-    def shingle_set_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for start in range(0, batch.num_rows, batch_rows):
-                part = batch.slice(start, batch_rows)
-                yield pa.RecordBatch.from_arrays(
-                    [part.column("node"), shingle_sets(part.column("text"), config.ngram)], schema=schema)
-
-    return shingle_set_batches
+    return map_slices(lambda part: pa.RecordBatch.from_arrays(
+        [part.column("node"), shingle_sets(part.column("text"), config.ngram)], schema=schema), batch_rows)
 
 
 def _exact_scores(edges, lake_root: str, config: DedupConfig):
@@ -528,11 +517,8 @@ def dedup_balance(spark, lake_root: str, snapshot: str) -> dict[str, int]:
     representative is in this crawl, plus the kept ones)."""
     from pyspark.sql import functions as F
 
-    counts = {}
-    for name, table in (("silver", SILVER_DOCUMENTS), ("documents", DEDUP_DOCUMENTS),
-                        ("removed", DEDUP_REMOVED)):
-        uri = table_uri(lake_root, table)
-        counts[name] = read_partition(spark, uri, snapshot).count() if table_exists(spark, uri) else 0
+    counts = partition_counts(spark, lake_root, snapshot, {
+        "silver": SILVER_DOCUMENTS, "documents": DEDUP_DOCUMENTS, "removed": DEDUP_REMOVED})
     docs_uri, removed_uri = table_uri(lake_root, DEDUP_DOCUMENTS), table_uri(lake_root, DEDUP_REMOVED)
     counts["dup_count_sum"] = int(read_partition(spark, docs_uri, snapshot)
                                   .agg(F.coalesce(F.sum("dup_count"), F.lit(0)).alias("n")).first()["n"]) \

@@ -19,15 +19,15 @@ from typing import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from spark_jobs.filters.base import FilterResult
-from spark_jobs.filters.c4_quality import C4QualityParams, c4_quality
-from spark_jobs.filters.fineweb_quality import FineWebQualityParams, fineweb_quality
-from spark_jobs.filters.gopher_quality import GopherQualityParams, gopher_quality
-from spark_jobs.filters.gopher_repetition import GopherRepetitionParams, gopher_repetition
-from spark_jobs.filters.language_id import LanguageIdParams, language_decision, predict_languages
-from spark_jobs.filters.pii import PiiParams, scrub_pii
-from spark_jobs.filters.text import split_words
-from spark_jobs.filters.url_filter import UrlFilterParams, load_blocklist, url_filter
+from core.filters.base import FilterResult
+from core.filters.c4_quality import C4QualityParams, c4_quality
+from core.filters.fineweb_quality import FineWebQualityParams, fineweb_quality
+from core.filters.gopher_quality import GopherQualityParams, gopher_quality
+from core.filters.gopher_repetition import GopherRepetitionParams, gopher_repetition
+from core.filters.language_id import LanguageIdParams, language_decision, predict_languages
+from core.filters.pii import PiiParams, scrub_pii
+from core.filters.text import split_words
+from core.filters.url_filter import UrlFilterParams, load_blocklist, url_filter
 
 FILTER_ORDER = ("url", "language", "gopher_repetition", "gopher_quality", "c4", "fineweb_quality", "pii")
 

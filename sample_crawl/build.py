@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.tables import SAMPLE_CRAWL_ID
-from spark_jobs.warc_extract import html_to_text
-from spark_jobs.warc_writer import Page, tiny_pdf, tiny_png, write_warc
+from core.warc.extract import html_to_text
+from core.warc.writer import Page, tiny_pdf, tiny_png, write_warc
 
 # Bump when the content or layout changes: a mirror with another version is rebuilt.
 BUILDER_VERSION = "2"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spark_jobs.filters.base import FilterResult
-from spark_jobs.filters.text import count_sentences
+from core.filters.base import FilterResult
+from core.filters.text import count_sentences
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _END_PUNCTUATION = (".", "?", "!", '"', "'")

@@ -24,8 +24,8 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-from spark_jobs import warc_lenient
-from spark_jobs.remote_io import open_uri
+from core.warc import lenient as warc_lenient
+from core.io.remote import open_uri
 
 EXTRACTORS = ("resiliparse", "trafilatura")
 HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -6,7 +6,7 @@ import io
 import random
 from dataclasses import dataclass
 
-from spark_jobs.remote_io import open_uri
+from core.io.remote import open_uri
 
 KINDS = ("warc", "wet")
 SELECTION_MODES = ("first", "sample", "all")

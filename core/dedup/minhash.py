@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from spark_jobs.dedup.normalize import exact_key, normalize_array
+from core.dedup.normalize import exact_key, normalize_array
 
 MERSENNE_61 = (1 << 61) - 1
 EMPTY_SIGNATURE_VALUE = np.uint64(0xFFFFFFFFFFFFFFFF)

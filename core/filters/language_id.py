@@ -13,7 +13,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
-from spark_jobs.filters.base import FilterResult
+from core.filters.base import FilterResult
 
 _LABEL_PREFIX = "__label__"
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from spark_jobs.filters.base import FilterResult
+from core.filters.base import FilterResult
 
 _NON_ALNUM = re.compile(r"[^a-zA-Z0-9]+")
 _DEFAULT_FILES = {
@@ -58,7 +58,7 @@ def _entries(lines) -> list[str]:
 def _read(paths: tuple[str, ...], default_name: str | None) -> list[str]:
     out: list[str] = []
     if default_name:
-        out += _entries(resources.files("spark_jobs.filters").joinpath("data", default_name).read_text().splitlines())
+        out += _entries(resources.files("core.filters").joinpath("data", default_name).read_text().splitlines())
     for path in paths:
         out += _entries(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
     return out

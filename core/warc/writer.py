@@ -6,7 +6,7 @@ offset alone), a `warcinfo` record first, then for each page a `request`, a `res
 base 32 as Common Crawl writes them (`sha1:...`), and record ids are name-based UUIDs computed from the
 crawl id, record type, URL and fetch time, so rerunning a build gives the same bytes.
 
-Used by the embedded sample crawl (`orchestration.sample_crawl`), the benchmark corpus builder
+Used by the embedded sample crawl (`sample_crawl`), the benchmark corpus builder
 (`bench/build_corpus.py`) and tests. Pure standard library.
 """
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from spark_jobs.dedup.minhash import estimate_jaccard, is_empty_signature
-from spark_jobs.dedup.normalize import exact_jaccard  # noqa: F401  (re-exported oracle)
+from core.dedup.minhash import estimate_jaccard, is_empty_signature
+from core.dedup.normalize import exact_jaccard  # noqa: F401  (re-exported oracle)
 
 Node = Hashable
 

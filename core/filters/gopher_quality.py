@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spark_jobs.filters.base import FilterResult, ratio
-from spark_jobs.filters.text import PUNCTUATION_SET, split_words
+from core.filters.base import FilterResult, ratio
+from core.filters.text import PUNCTUATION_SET, split_words
 
 # datatrove gopher_quality_filter.STOP_WORDS (Gopher's stop words)
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import dataclasses
 from types import MappingProxyType
 
-from spark_jobs.filters.chain import ChainConfig, LanguageOverrides
-from spark_jobs.filters.language_id import LanguageIdParams
-from spark_jobs.filters.url_filter import UrlFilterParams
+from core.filters.chain import ChainConfig, LanguageOverrides
+from core.filters.language_id import LanguageIdParams
+from core.filters.url_filter import UrlFilterParams
 
 TEXT_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb_quality")
 

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate
 
-from spark_jobs.filters.base import FilterResult
-from spark_jobs.filters.text import split_words
+from core.filters.base import FilterResult
+from core.filters.text import split_words
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
 _LINE_SPLIT = re.compile(r"\n+")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spark_jobs.filters.base import FilterResult, ratio
-from spark_jobs.filters.gopher_repetition import duplicates
-from spark_jobs.filters.text import TERMINAL_PUNCTUATION_TUPLE, split_words
+from core.filters.base import FilterResult, ratio
+from core.filters.gopher_repetition import duplicates
+from core.filters.text import TERMINAL_PUNCTUATION_TUPLE, split_words
 
 
 @dataclass(frozen=True)

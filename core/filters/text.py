@@ -18,7 +18,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from spark_jobs.filters.spacy_chars import ALPHA, ALPHA_LOWER, ALPHA_UPPER
+from core.filters.spacy_chars import ALPHA, ALPHA_LOWER, ALPHA_UPPER
 
 # Sentence terminators of spaCy's sentencizer (its `default_punct_chars`), as code points.
 _SENTENCIZER_CODEPOINTS = (
