@@ -72,7 +72,7 @@ def time_datatrove(texts: list[str]) -> tuple[float, list]:
 
 
 def time_ours(texts: list[str]) -> tuple[float, list]:
-    config = ChainConfig(url=None, language=None, pii=None)
+    config = ChainConfig(params={"url": None, "language": None, "pii": None})
     start = time.perf_counter()
     kept = [run_chain(t, None, config).keep for t in texts]
     return time.perf_counter() - start, kept

@@ -1,4 +1,5 @@
 """URL blocklists, language identification and PII replacement."""
+from core.filters.base import FilterResult
 from core.filters.language_id import LanguageIdParams, language_decision, language_id, predict_languages
 from core.filters.pii import scrub_pii
 from core.filters.url_filter import UrlFilterParams, url_filter
@@ -13,7 +14,9 @@ def test_url_reasons(tmp_path):
     assert url_filter("https://example.com/sexy/page").keep  # one soft word is below the threshold 2
     assert url_filter("https://example.com/best-freeporn").reason == "url.banned_subword"
     assert url_filter("").reason == "url.missing" and url_filter(None).reason == "url.missing"
-    assert url_filter("http://[::1").keep in (True, False)  # malformed: a decision, no exception
+    # A malformed URL (no parsable host) skips the domain check only; its words are still checked.
+    assert url_filter("http://[::1") == FilterResult(True, None, {"url.n_soft_words": 0})
+    assert url_filter("http://[::1/free-porn").reason == "url.banned_word"
     lists = tmp_path / "domains.txt"
     lists.write_text("# mine\nbad.example\n")
     params = UrlFilterParams(banned_domains_paths=(str(lists),))

@@ -53,7 +53,7 @@ def test_silver_rerun_and_config_change_rewrite_only_this_crawl(spark, lake_root
     again = run_silver(spark, lake_root, CRAWL)
     assert (first.kept, first.rejected) == (again.kept, again.rejected)
     # Keeping every language keeps at least as many documents, and the other crawl is untouched.
-    wider = run_silver(spark, lake_root, CRAWL, ChainConfig(language=LanguageIdParams(languages=None)))
+    wider = run_silver(spark, lake_root, CRAWL, ChainConfig(params={"language": LanguageIdParams(languages=None)}))
     assert wider.kept >= first.kept and wider.by_language.keys() >= {"en"}
     assert _rows(spark, lake_root, "CC-MAIN-2020-34") == other
 

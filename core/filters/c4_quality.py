@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.filters.base import FilterResult
+from core.filters.base import Document, FilterResult, FilterStep, int_stats
 from core.filters.text import count_sentences
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
@@ -89,3 +89,17 @@ def c4_quality(text: str, params: C4QualityParams = C4QualityParams()) -> Filter
             return fail("too_few_sentences")
     stats.update({f"c4.lines_removed_{k}": v for k, v in removed.items()})
     return FilterResult(True, None, stats, text="\n".join(kept).strip())
+
+
+def _apply(doc: Document, params: C4QualityParams) -> FilterResult:
+    return c4_quality(doc.text, params)
+
+
+C4_STEP = FilterStep(
+    name="c4",
+    params_type=C4QualityParams,
+    statistics=int_stats("c4", "n_lines", "n_lines_kept", "n_sentences",
+                         *(f"lines_removed_{reason}" for reason in _LINE_REASONS)),
+    apply=_apply,
+    per_language=True,
+)

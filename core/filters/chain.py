@@ -1,213 +1,176 @@
-"""The SILVER filter chain in FineWeb's order, on one document or on an Arrow batch.
+"""The SILVER filter chain: a recipe (a tuple of `FilterStep`s, FineWeb's by default) run over a
+batch of documents, or over one.
 
-Order (datatrove examples/fineweb.py, PII last as in FineWeb's release): URL → language →
-Gopher repetition → Gopher quality → C4 (rewrites the text) → FineWeb quality → PII (rewrites the
-text). Each step can be switched off by setting its params to None. The first failing step gives the
-reason; with `stop_at_first_failure=False` later steps still run (on the text as it stands) so that
-their features are computed for every document, and the reason stays the first failure.
+Steps run in recipe order over the whole batch: a step that declares `apply_batch` (language ID:
+one fastText call) sees every document still in play at once, the others one document at a time;
+the word split is shared between steps until one rewrites the text (C4). A step whose params are
+None is switched off; per-language params (FineWeb-2 style) replace a step's own for documents of
+that language. The first failing rule is the reason. With `stop_at_first_failure=False`, later
+steps still run (on the text as it stands) so that their statistics exist for every document; the
+reason stays the first failure, and a step marked `only_on_kept` (PII) runs on kept documents only.
+An unexpected exception in a step drops that document with `<step>.error` and the message; the
+other documents go on. A step's `setup` (model, lists) runs once, outside that guard: its errors
+are configuration errors and fatal.
 
-`run_chain_on_batch` is what the Spark `mapInArrow` wrapper calls: URL checks for the whole batch,
-language identification for all documents that passed them in one fastText call, then the text
-filters per document. Its output has one row per input row, in input order, with the columns of
-`output_schema(config)`.
+`run_chain_on_batch` is what the Spark `mapInArrow` wrapper calls. Its output has one row per input
+row, in input order, with the columns of `output_schema(config)`: the decision, the final text and
+every statistic the recipe declares (null where a step did not run or did not get that far).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from core.filters.base import FilterResult
-from core.filters.c4_quality import C4QualityParams, c4_quality
-from core.filters.fineweb_quality import FineWebQualityParams, fineweb_quality
-from core.filters.gopher_quality import GopherQualityParams, gopher_quality
-from core.filters.gopher_repetition import GopherRepetitionParams, gopher_repetition
-from core.filters.language_id import LanguageIdParams, language_decision, predict_languages
-from core.filters.pii import PiiParams, scrub_pii
-from core.filters.text import split_words
-from core.filters.url_filter import UrlFilterParams, load_blocklist, url_filter
+from core.filters.base import Document, FilterStep, Statistic
+from core.filters.recipe import FINEWEB_RECIPE
 
-FILTER_ORDER = ("url", "language", "gopher_repetition", "gopher_quality", "c4", "fineweb_quality", "pii")
-
-
-@dataclass(frozen=True)
-class LanguageOverrides:
-    """Per-language replacements of the text filters' params (None: the chain's own)."""
-
-    gopher_repetition: GopherRepetitionParams | None = None
-    gopher_quality: GopherQualityParams | None = None
-    c4: C4QualityParams | None = None
-    fineweb_quality: FineWebQualityParams | None = None
+FILTER_ORDER = tuple(step.name for step in FINEWEB_RECIPE)
 
 
 @dataclass(frozen=True)
 class ChainConfig:
-    url: UrlFilterParams | None = UrlFilterParams()  # datatrove examples/fineweb.py URLFilter()
-    language: LanguageIdParams | None = LanguageIdParams()  # datatrove examples/fineweb.py LanguageFilter()
-    gopher_repetition: GopherRepetitionParams | None = GopherRepetitionParams()  # fineweb.py GopherRepetitionFilter()
-    gopher_quality: GopherQualityParams | None = GopherQualityParams()  # fineweb.py GopherQualityFilter()
-    c4: C4QualityParams | None = C4QualityParams()  # fineweb.py C4QualityFilter(filter_no_terminal_punct=False)
-    fineweb_quality: FineWebQualityParams | None = FineWebQualityParams()  # fineweb.py FineWebQualityFilter()
-    pii: PiiParams | None = PiiParams()  # FineWeb release: PIIFormatter() after dedup
-    language_overrides: Mapping[str, LanguageOverrides] = field(default_factory=lambda: MappingProxyType({}))
-    stop_at_first_failure: bool = True
+    """Params per step name (None: off; a step left out: its published defaults) and per language.
 
-    def for_language(self, language: str | None) -> "ChainConfig":
-        """This config with the text filters' params of `language`'s overrides, if any."""
-        over = self.language_overrides.get(language) if language else None
-        if over is None:
-            return self
-        changes = {
-            name: getattr(over, name)
-            for name in ("gopher_repetition", "gopher_quality", "c4", "fineweb_quality")
-            if getattr(over, name) is not None and getattr(self, name) is not None
-        }
-        return replace(self, **changes) if changes else self
+    `ChainConfig(params={"url": None, "language": None})` is the FineWeb recipe without URL and
+    language filtering; `language_overrides={"de": {"gopher_quality": GopherQualityParams(...)}}`
+    replaces a step's params for German documents (steps with `per_language` only).
+    """
+
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    language_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    stop_at_first_failure: bool = True
+    recipe: tuple[FilterStep, ...] = FINEWEB_RECIPE
+
+    def __post_init__(self):
+        steps = _steps_by_name(self.recipe)
+        _check_params(self.params, steps, "params")
+        full = {name: self.params[name] if name in self.params else step.params_type()
+                for name, step in steps.items()}
+        tunable = {name: step for name, step in steps.items() if step.per_language}
+        overrides = {}
+        for language, per_step in self.language_overrides.items():
+            _check_params(per_step, tunable, f"language_overrides[{language!r}]")
+            overrides[language] = MappingProxyType(dict(per_step))
+        object.__setattr__(self, "params", MappingProxyType(full))
+        object.__setattr__(self, "language_overrides", MappingProxyType(overrides))
+
+    def params_for(self, step: str, language: str | None = None):
+        """The params `step` runs with on a document of `language` (None: the step is off)."""
+        own = self.params[step]
+        if own is None or language is None:
+            return own
+        override = self.language_overrides.get(language, {}).get(step)
+        return own if override is None else override
+
+
+def _steps_by_name(recipe: Sequence[FilterStep]) -> dict[str, FilterStep]:
+    steps = {step.name: step for step in recipe}
+    if len(steps) != len(recipe):
+        raise ValueError(f"a recipe names each step once: {[s.name for s in recipe]}")
+    return steps
+
+
+def _check_params(params: Mapping[str, Any], steps: Mapping[str, FilterStep], where: str) -> None:
+    unknown = set(params) - set(steps)
+    if unknown:
+        raise ValueError(f"{where}: unknown step(s) {sorted(unknown)}; known: {list(steps)}")
+    for name, value in params.items():
+        if value is not None and not isinstance(value, steps[name].params_type):
+            raise TypeError(f"{where}[{name!r}]: expected {steps[name].params_type.__name__} or "
+                            f"None, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
 class ChainResult:
     keep: bool
-    reason: str | None  # first failing "<filter>.<rule>", None when kept
-    text: str  # kept: after C4 line removal and PII scrubbing; dropped: the input text
+    reason: str | None  # first failing "<step>.<rule>", None when kept
+    text: str  # kept: after every rewriting step (C4 line removal, PII); dropped: the input text
     language: str | None
     language_score: float | None
-    stats: dict  # "<filter>.<feature>" -> number, for every step that ran
+    stats: dict  # "<step>.<feature>" -> value, for every step that ran
     error: str | None = None  # an unexpected exception in a step (the document is then dropped)
 
 
-def _run_text_filters(text: str, config: ChainConfig, stats: dict) -> tuple[str | None, str]:
-    """Gopher repetition → Gopher quality → C4 → FineWeb quality → PII. Returns (reason, text)."""
-    reason: str | None = None
-    words = None
-
-    def record(result: FilterResult) -> bool:
-        nonlocal reason
-        stats.update(result.stats)
-        if not result.keep and reason is None:
-            reason = result.reason
-        return result.keep or not config.stop_at_first_failure
-
-    if config.gopher_repetition is not None or config.gopher_quality is not None:
-        words = split_words(text)
-    if config.gopher_repetition is not None and not record(gopher_repetition(text, config.gopher_repetition, words)):
-        return reason, text
-    if config.gopher_quality is not None and not record(gopher_quality(text, config.gopher_quality, words)):
-        return reason, text
-    if config.c4 is not None:
-        result = c4_quality(text, config.c4)
-        if not record(result):
-            return reason, text
-        if result.text is not None and result.text != text:
-            text, words = result.text, None
-    if config.fineweb_quality is not None and not record(fineweb_quality(text, config.fineweb_quality, words)):
-        return reason, text
-    if config.pii is not None and reason is None:
-        result = scrub_pii(text, config.pii)
-        stats.update(result.stats)
-        text = result.text
-    return reason, text
+# ----------------------------------------------------------------------------- running
+def _runs_on(step: FilterStep, doc: Document, stop_at_first_failure: bool) -> bool:
+    if doc.error is not None:
+        return False
+    if doc.reason is None:
+        return True
+    return not stop_at_first_failure and not step.only_on_kept
 
 
-def run_chain(
-    text: str | None,
-    url: str | None = None,
-    config: ChainConfig = ChainConfig(),
-    *,
-    language: str | None = None,
-    language_score: float | None = None,
-    url_result: FilterResult | None = None,
-) -> ChainResult:
-    """Run every enabled step on one document. `language`/`language_score` (from a batch prediction)
-    and `url_result` skip the model call and the URL check when given."""
-    original = text if isinstance(text, str) else ""
-    stats: dict = {}
-    reason: str | None = None
-    step = "url"
-    try:
-        if config.url is not None:
-            url_result = url_result or url_filter(url, config.url)
-            stats.update(url_result.stats)
-            if not url_result.keep:
-                reason = url_result.reason
-                if config.stop_at_first_failure:
-                    return ChainResult(False, reason, original, language, language_score, stats)
-        step = "language"
-        if config.language is not None:
-            if language is None and language_score is None:
-                language, language_score = predict_languages([original], config.language.model_path)[0]
-            lang_result = language_decision(language, language_score or 0.0, config.language)
-            if not lang_result.keep and reason is None:
-                reason = lang_result.reason
-            if reason is not None and config.stop_at_first_failure:
-                return ChainResult(False, reason, original, language, language_score, stats)
-        step = "text"
-        text_reason, final = _run_text_filters(original, config.for_language(language), stats)
-        reason = reason or text_reason
-    except Exception as exc:  # a bug, never expected: drop with the step named, never raise
-        return ChainResult(False, f"{step}.error", original, language, language_score, stats,
-                           error=f"{type(exc).__name__}: {exc}")
-    if reason is not None:
-        return ChainResult(False, reason, original, language, language_score, stats)
-    return ChainResult(True, None, final, language, language_score, stats)
+def _apply_step(step: FilterStep, docs: list[Document], config: ChainConfig) -> None:
+    if step.apply_batch is not None:
+        try:
+            results = step.apply_batch(docs, config.params[step.name])
+        except Exception:  # one bad document must not sink the batch: go one by one, below
+            results = None
+        if results is not None:
+            for doc, result in zip(docs, results, strict=True):
+                doc.record(result)
+            return
+    for doc in docs:
+        try:
+            doc.record(step.apply(doc, config.params_for(step.name, doc.language)))
+        except Exception as exc:  # a bug, never expected: drop with the step named, never raise
+            doc.fail(step.name, exc)
+
+
+def run_documents(docs: list[Document], config: ChainConfig = ChainConfig()) -> list[ChainResult]:
+    """Run every enabled step of `config.recipe`, in order, over all documents."""
+    for step in config.recipe:
+        params = config.params[step.name]
+        todo = [doc for doc in docs if _runs_on(step, doc, config.stop_at_first_failure)]
+        if params is None or not todo:
+            continue
+        if step.setup is not None:
+            step.setup(params)
+        _apply_step(step, todo, config)
+    return [_result(doc) for doc in docs]
+
+
+def _result(doc: Document) -> ChainResult:
+    keep = doc.reason is None and doc.error is None
+    return ChainResult(keep, doc.reason, doc.text if keep else doc.original, doc.language,
+                       doc.stats.get("language.score"), doc.stats, doc.error)
+
+
+def run_chain(text: str | None, url: str | None = None, config: ChainConfig = ChainConfig()) -> ChainResult:
+    """The chain on one document (a missing text counts as empty)."""
+    return run_documents([Document(text, url)], config)[0]
 
 
 # ----------------------------------------------------------------------------- Arrow batches
-_INT_STATS = {"url.n_soft_words", "gopher_quality.n_words", "gopher_quality.n_stop_words", "c4.n_lines",
-              "c4.n_lines_kept", "c4.n_sentences", "pii.n_emails", "pii.n_ips"}
+_DECISION_FIELDS = (
+    pa.field("keep", pa.bool_(), nullable=False),
+    pa.field("reason", pa.string()),
+    pa.field("text", pa.string()),
+    pa.field("error", pa.string()),
+)
 
 
-def stat_names(config: ChainConfig = ChainConfig()) -> list[str]:
-    """Every stat key the chain can produce under `config`, in a fixed order."""
-    names = ["url.n_soft_words"]
-    gr = config.gopher_repetition or GopherRepetitionParams()
-    names += [f"gopher_repetition.{s}" for s in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac")]
-    names += [f"gopher_repetition.top_{n}_gram_frac" for n, _ in gr.top_n_grams or ()]
-    names += [f"gopher_repetition.dup_{n}_gram_frac" for n, _ in gr.dup_n_grams or ()]
-    for over in config.language_overrides.values():
-        if over.gopher_repetition is not None:
-            extra = [f"gopher_repetition.top_{n}_gram_frac" for n, _ in over.gopher_repetition.top_n_grams or ()]
-            extra += [f"gopher_repetition.dup_{n}_gram_frac" for n, _ in over.gopher_repetition.dup_n_grams or ()]
-            names += [e for e in extra if e not in names]
-    names += [f"gopher_quality.{s}" for s in ("n_words", "avg_word_length", "hash_ratio", "ellipsis_ratio",
-                                               "bullet_lines_ratio", "end_ellipsis_lines_ratio",
-                                               "alpha_words_ratio", "n_stop_words")]
-    names += ["c4.n_lines", "c4.n_lines_kept", "c4.n_sentences"]
-    names += [f"c4.lines_removed_{r}" for r in ("too_long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")]
-    names += [f"fineweb_quality.{s}" for s in ("line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")]
-    names += ["pii.n_emails", "pii.n_ips"]
-    return names
+def recipe_statistics(recipe: Sequence[FilterStep] = FINEWEB_RECIPE) -> tuple[Statistic, ...]:
+    """Every statistic the recipe's steps declare, in recipe order."""
+    return tuple(stat for step in recipe for stat in step.statistics)
 
 
-def stat_column(name: str) -> str:
-    """Column name of a stat key: `gopher_repetition.dup_line_frac` -> `gopher_repetition__dup_line_frac`."""
-    return name.replace(".", "__")
-
-
-def _is_int_stat(name: str) -> bool:
-    return name in _INT_STATS or name.startswith("c4.lines_removed_")
+def statistics_schema(recipe: Sequence[FilterStep] = FINEWEB_RECIPE) -> pa.Schema:
+    """The statistic columns of a recipe, whatever is switched off (a step that did not run: null)."""
+    return pa.schema([pa.field(stat.column, stat.type) for stat in recipe_statistics(recipe)])
 
 
 def output_schema(config: ChainConfig = ChainConfig()) -> pa.Schema:
-    fields = [
-        pa.field("keep", pa.bool_(), nullable=False),
-        pa.field("reason", pa.string()),
-        pa.field("text", pa.string()),
-        pa.field("language", pa.string()),
-        pa.field("language_score", pa.float32()),
-        pa.field("error", pa.string()),
-    ]
-    fields += [pa.field(stat_column(n), pa.int64() if _is_int_stat(n) else pa.float64()) for n in stat_names(config)]
-    return pa.schema(fields)
+    return pa.schema([*_DECISION_FIELDS, *statistics_schema(config.recipe)])
 
 
 def _columns_of(batch) -> tuple[list, list]:
     if isinstance(batch, (pa.RecordBatch, pa.Table)):
-        names = batch.schema.names
         texts = batch.column("text").to_pylist()
-        urls = batch.column("url").to_pylist() if "url" in names else [None] * len(texts)
+        urls = batch.column("url").to_pylist() if "url" in batch.schema.names else [None] * len(texts)
         return texts, urls
     rows = list(batch)
     return [r.get("text") for r in rows], [r.get("url") for r in rows]
@@ -216,38 +179,21 @@ def _columns_of(batch) -> tuple[list, list]:
 def run_chain_on_batch(batch: pa.RecordBatch | pa.Table | Sequence[dict], config: ChainConfig = ChainConfig()) -> pa.RecordBatch:
     """Run the chain on every row (`text`, `url`); returns `output_schema(config)` in row order."""
     texts, urls = _columns_of(batch)
-    texts = [t if isinstance(t, str) else "" for t in texts]
-    n = len(texts)
-    url_results: list[FilterResult | None] = [None] * n
-    if config.url is not None:
-        blocklist = load_blocklist(config.url)
-        url_results = [url_filter(u, config.url, blocklist) for u in urls]
-    languages: list[tuple[str | None, float | None]] = [(None, None)] * n
-    if config.language is not None:
-        todo = [i for i in range(n) if not config.stop_at_first_failure or url_results[i] is None or url_results[i].keep]
-        for i, pred in zip(todo, predict_languages([texts[i] for i in todo], config.language.model_path)):
-            languages[i] = pred
-    results = [
-        run_chain(texts[i], urls[i], config, language=languages[i][0],
-                  language_score=languages[i][1] if config.language is not None and languages[i][0] is not None
-                  else (0.0 if config.language is not None else None),
-                  url_result=url_results[i])
-        for i in range(n)
-    ]
-    return results_to_batch(results, config)
+    return results_to_batch(run_documents([Document(t, u) for t, u in zip(texts, urls)], config), config)
 
 
 def results_to_batch(results: Iterable[ChainResult], config: ChainConfig = ChainConfig()) -> pa.RecordBatch:
-    schema = output_schema(config)
+    """Chain results as `output_schema(config)`; a statistic no step declares is an error."""
     results = list(results)
-    columns: dict[str, list] = {
-        "keep": [r.keep for r in results],
-        "reason": [r.reason for r in results],
-        "text": [r.text for r in results],
-        "language": [r.language for r in results],
-        "language_score": [r.language_score for r in results],
-        "error": [r.error for r in results],
-    }
-    for name in stat_names(config):
-        columns[stat_column(name)] = [r.stats.get(name) for r in results]
-    return pa.RecordBatch.from_arrays([pa.array(columns[f.name], type=f.type) for f in schema], schema=schema)
+    statistics = recipe_statistics(config.recipe)
+    undeclared = set().union(*(r.stats for r in results)) - {s.name for s in statistics}
+    if undeclared:
+        raise ValueError(f"statistics produced but not declared by their step: {sorted(undeclared)}")
+    arrays = [
+        pa.array([r.keep for r in results], pa.bool_()),
+        pa.array([r.reason for r in results], pa.string()),
+        pa.array([r.text for r in results], pa.string()),
+        pa.array([r.error for r in results], pa.string()),
+    ]
+    arrays += [pa.array([r.stats.get(s.name) for r in results], s.type) for s in statistics]
+    return pa.RecordBatch.from_arrays(arrays, schema=output_schema(config))

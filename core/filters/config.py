@@ -4,11 +4,13 @@ from __future__ import annotations
 import dataclasses
 from types import MappingProxyType
 
-from core.filters.chain import ChainConfig, LanguageOverrides
+from core.filters.chain import ChainConfig
 from core.filters.language_id import LanguageIdParams
+from core.filters.recipe import FINEWEB_RECIPE
 from core.filters.url_filter import UrlFilterParams
 
-TEXT_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb_quality")
+# Steps whose thresholds `thresholds` and `language_overrides` may change.
+TEXT_FILTERS = tuple(step.name for step in FINEWEB_RECIPE if step.per_language)
 
 
 def _override(params, values: dict, where: str):
@@ -17,6 +19,11 @@ def _override(params, values: dict, where: str):
     if unknown:
         raise ValueError(f"{where}: unknown parameter(s) {sorted(unknown)}; known: {sorted(fields)}")
     return dataclasses.replace(params, **values)
+
+
+def _check_filter(name: str, where: str) -> None:
+    if name not in TEXT_FILTERS:
+        raise ValueError(f"{where}: unknown filter {name!r}; known: {list(TEXT_FILTERS)}")
 
 
 def chain_config(
@@ -30,42 +37,35 @@ def chain_config(
     thresholds: dict[str, dict[str, float | int | None]] | None = None,
     language_overrides: dict[str, dict[str, dict[str, float | int | None]]] | None = None,
 ) -> ChainConfig:
-    """A ChainConfig from switches, language settings and `filter -> {param: value}` overrides.
+    """A ChainConfig of the FineWeb recipe from switches, language settings and `filter -> {param:
+    value}` overrides.
 
     `thresholds` changes a filter's parameters for every language (`{"gopher_quality":
-    {"min_doc_words": 30}}`); `language_overrides` does so for one language only
-    (`{"de": {"gopher_quality": {"max_avg_word_length": 12}}}`, FineWeb-2 style). Unknown filter or
-    parameter names raise ValueError, so a typo never silently keeps the default.
+    {"min_doc_words": 30}}`); `language_overrides` does so for one language only, on top of
+    `thresholds` (`{"de": {"gopher_quality": {"max_avg_word_length": 12}}}`, FineWeb-2 style).
+    Unknown filter or parameter names raise ValueError, so a typo never silently keeps the default.
     """
-    base = ChainConfig()
-    enabled = enabled or {}
-    unknown = set(enabled) - {f.name for f in dataclasses.fields(ChainConfig)}
+    params = dict(ChainConfig().params)
+    unknown = set(enabled or {}) - set(params)
     if unknown:
-        raise ValueError(f"unknown filter(s) to switch: {sorted(unknown)}")
-    changes: dict = {}
+        raise ValueError(f"unknown filter(s) to switch: {sorted(unknown)}; known: {list(params)}")
     if url_blocklists:
-        changes["url"] = _override(UrlFilterParams(), {k: tuple(v) for k, v in url_blocklists.items()},
-                                   "url_blocklists")
-    changes["language"] = LanguageIdParams(
+        params["url"] = _override(params["url"], {k: tuple(v) for k, v in url_blocklists.items()},
+                                  "url_blocklists")
+    params["language"] = LanguageIdParams(
         languages=tuple(languages) if languages is not None else None,
         threshold=language_threshold,
         thresholds=MappingProxyType(dict(language_thresholds or {})),
         model_path=lid_model_path,
     )
     for name, values in (thresholds or {}).items():
-        if name not in TEXT_FILTERS:
-            raise ValueError(f"thresholds: unknown filter {name!r}; known: {list(TEXT_FILTERS)}")
-        changes[name] = _override(getattr(base, name), values, f"thresholds.{name}")
-    config = dataclasses.replace(base, **changes)
+        _check_filter(name, "thresholds")
+        params[name] = _override(params[name], values, f"thresholds.{name}")
     overrides = {}
     for language, per_filter in (language_overrides or {}).items():
-        kwargs = {}
-        for name, values in per_filter.items():
-            if name not in TEXT_FILTERS:
-                raise ValueError(f"language_overrides.{language}: unknown filter {name!r}")
-            kwargs[name] = _override(getattr(config, name), values,
-                                     f"language_overrides.{language}.{name}")
-        overrides[language] = LanguageOverrides(**kwargs)
-    config = dataclasses.replace(config, language_overrides=MappingProxyType(overrides))
-    switched_off = {name: None for name, on in enabled.items() if not on}
-    return dataclasses.replace(config, **switched_off)
+        for name in per_filter:
+            _check_filter(name, f"language_overrides.{language}")
+        overrides[language] = {name: _override(params[name], values, f"language_overrides.{language}.{name}")
+                               for name, values in per_filter.items()}
+    params.update({name: None for name, on in (enabled or {}).items() if not on})
+    return ChainConfig(params=params, language_overrides=overrides)

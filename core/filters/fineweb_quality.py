@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.filters.base import FilterResult, ratio
+from core.filters.base import Document, FilterResult, FilterStep, float_stats, ratio
 from core.filters.gopher_repetition import duplicates
 from core.filters.text import TERMINAL_PUNCTUATION_TUPLE, split_words
 
@@ -59,3 +59,17 @@ def fineweb_quality(
     if params.new_line_ratio is not None and stats["fineweb_quality.list_ratio"] > params.new_line_ratio:
         return fail("list_ratio")
     return FilterResult(True, None, stats)
+
+
+def _apply(doc: Document, params: FineWebQualityParams) -> FilterResult:
+    return fineweb_quality(doc.text, params, doc.known_words())  # splits only if it gets that far
+
+
+FINEWEB_QUALITY_STEP = FilterStep(
+    name="fineweb_quality",
+    params_type=FineWebQualityParams,
+    statistics=float_stats("fineweb_quality", "line_punct_ratio", "short_line_ratio", "char_dup_ratio",
+                           "list_ratio"),
+    apply=_apply,
+    per_language=True,
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.filters.base import FilterResult, ratio
+from core.filters.base import Document, FilterResult, FilterStep, float_stats, int_stats, ratio
 from core.filters.text import PUNCTUATION_SET, split_words
 
 # datatrove gopher_quality_filter.STOP_WORDS (Gopher's stop words)
@@ -92,3 +92,19 @@ def gopher_quality(
     if params.min_stop_words and n_stop < params.min_stop_words:
         return fail("stop_words")
     return FilterResult(True, None, stats)
+
+
+def _apply(doc: Document, params: GopherQualityParams) -> FilterResult:
+    return gopher_quality(doc.text, params, doc.words())
+
+
+GOPHER_QUALITY_STEP = FilterStep(
+    name="gopher_quality",
+    params_type=GopherQualityParams,
+    statistics=(*int_stats("gopher_quality", "n_words"),
+                *float_stats("gopher_quality", "avg_word_length", "hash_ratio", "ellipsis_ratio",
+                             "bullet_lines_ratio", "end_ellipsis_lines_ratio", "alpha_words_ratio"),
+                *int_stats("gopher_quality", "n_stop_words")),
+    apply=_apply,
+    per_language=True,
+)

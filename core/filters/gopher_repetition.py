@@ -13,11 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate
 
-from core.filters.base import FilterResult
+from core.filters.base import Document, FilterResult, FilterStep, float_stats
 from core.filters.text import split_words
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
 _LINE_SPLIT = re.compile(r"\n+")
+# n-gram sizes with a statistic (and a table column): datatrove's defaults, also FineWeb-2's
+TOP_N_GRAM_SIZES = (2, 3, 4)
+DUP_N_GRAM_SIZES = (5, 6, 7, 8, 9, 10)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,13 @@ class GopherRepetitionParams:
     dup_n_grams: tuple[tuple[int, float], ...] | None = (
         (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10),
     )
+
+    def __post_init__(self):
+        for name, sizes in (("top_n_grams", TOP_N_GRAM_SIZES), ("dup_n_grams", DUP_N_GRAM_SIZES)):
+            unknown = [n for n, _ in getattr(self, name) or () if n not in sizes]
+            if unknown:
+                raise ValueError(f"gopher_repetition {name}: n-gram size(s) {unknown} have no "
+                                 f"statistic; sizes with one: {sizes}")
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
@@ -120,3 +130,18 @@ def gopher_repetition(
         if max_frac is not None and frac > max_frac:
             return fail(f"dup_{n}_gram")
     return FilterResult(True, None, stats)
+
+
+def _apply(doc: Document, params: GopherRepetitionParams) -> FilterResult:
+    return gopher_repetition(doc.text, params, doc.words())
+
+
+GOPHER_REPETITION_STEP = FilterStep(
+    name="gopher_repetition",
+    params_type=GopherRepetitionParams,
+    statistics=float_stats("gopher_repetition", "dup_para_frac", "dup_para_char_frac", "dup_line_frac",
+                           "dup_line_char_frac", *(f"top_{n}_gram_frac" for n in TOP_N_GRAM_SIZES),
+                           *(f"dup_{n}_gram_frac" for n in DUP_N_GRAM_SIZES)),
+    apply=_apply,
+    per_language=True,
+)

@@ -13,7 +13,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
-from core.filters.base import FilterResult
+import pyarrow as pa
+
+from core.filters.base import LANGUAGE_STAT, Document, FilterResult, FilterStep, Statistic
 
 _LABEL_PREFIX = "__label__"
 
@@ -62,7 +64,7 @@ def predict_languages(texts: Sequence[str], model_path: str | None = None) -> li
 
 def language_decision(language: str | None, score: float, params: LanguageIdParams = LanguageIdParams()) -> FilterResult:
     """Keep a document whose top language is kept and scores above that language's threshold."""
-    stats = {"language.language": language, "language.score": score}
+    stats = {LANGUAGE_STAT: language, "language.score": score}
     if language is None:
         return FilterResult(False, "language.no_text", stats)
     if params.languages is not None and language not in params.languages:
@@ -73,6 +75,31 @@ def language_decision(language: str | None, score: float, params: LanguageIdPara
 
 
 def language_id(text: str, params: LanguageIdParams = LanguageIdParams()) -> FilterResult:
-    """One document (the batch path in `chain.run_chain_on_batch` is the fast one)."""
+    """One document (`LANGUAGE_STEP.apply_batch`, one model call per batch, is the fast path)."""
     language, score = predict_languages([text], params.model_path)[0]
     return language_decision(language, score, params)
+
+
+def _apply(doc: Document, params: LanguageIdParams) -> FilterResult:
+    return language_id(doc.text, params)
+
+
+def _apply_batch(docs: Sequence[Document], params: LanguageIdParams) -> list[FilterResult]:
+    predictions = predict_languages([doc.text for doc in docs], params.model_path)
+    return [language_decision(language, score, params) for language, score in predictions]
+
+
+def _load_model(params: LanguageIdParams):
+    return load_model(params.model_path)
+
+
+LANGUAGE_STEP = FilterStep(
+    name="language",
+    params_type=LanguageIdParams,
+    # the language and its score are columns of their own (`language`, `language_score`)
+    statistics=(Statistic(LANGUAGE_STAT, pa.string(), column="language"),
+                Statistic("language.score", pa.float32(), column="language_score")),
+    apply=_apply,
+    apply_batch=_apply_batch,
+    setup=_load_model,  # a missing model is fatal
+)

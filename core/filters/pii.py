@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from core.filters.base import FilterResult
+from core.filters.base import Document, FilterResult, FilterStep, int_stats
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -69,3 +69,16 @@ def scrub_pii(text: str, params: PiiParams = PiiParams()) -> FilterResult:
 
         text = IPV4_RE.sub(ip, text)
     return FilterResult(True, None, counts, text=text)
+
+
+def _apply(doc: Document, params: PiiParams) -> FilterResult:
+    return scrub_pii(doc.text, params)
+
+
+PII_STEP = FilterStep(
+    name="pii",
+    params_type=PiiParams,
+    statistics=int_stats("pii", "n_emails", "n_ips"),
+    apply=_apply,
+    only_on_kept=True,  # scrubs what is kept; a dropped document keeps its text as it came
+)

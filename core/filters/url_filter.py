@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.filters.base import FilterResult
+from core.filters.base import Document, FilterResult, FilterStep, int_stats
 
 _NON_ALNUM = re.compile(r"[^a-zA-Z0-9]+")
 _DEFAULT_FILES = {
@@ -109,3 +109,16 @@ def url_filter(url: str | None, params: UrlFilterParams = UrlFilterParams(), blo
     if blocklist.subwords is not None and blocklist.subwords.search(normalize_word(url)):
         return FilterResult(False, "url.banned_subword", stats)
     return FilterResult(True, None, stats)
+
+
+def _apply(doc: Document, params: UrlFilterParams) -> FilterResult:
+    return url_filter(doc.url, params)
+
+
+URL_STEP = FilterStep(
+    name="url",
+    params_type=UrlFilterParams,
+    statistics=int_stats("url", "n_soft_words"),
+    apply=_apply,
+    setup=load_blocklist,  # read the lists once per process; a missing list file is fatal
+)
