@@ -58,8 +58,6 @@ MANIFEST_SCHEMA = pa.schema(
     ]
 )
 
-MANIFEST_STATUSES = ("pending", "done", "failed")
-
 # bronze/documents: one row per extracted document.
 BRONZE_SCHEMA = pa.schema(
     [
@@ -90,12 +88,72 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
     ]
 )
 
-# silver/documents: bronze columns (text after C4 line removal and PII scrubbing) + language,
-# language_score and every filter statistic as `<filter>__<feature>` columns; silver/rejects: the same
-# + reason (first failing rule, e.g. gopher_quality.word_count) and error. The statistics columns are
-# defined by the filter chain (spark_jobs.silver.SILVER_SCHEMA builds the full schema).
-SILVER_KEY_COLUMNS = ("doc_id", "snapshot", "url", "domain", "fetch_time", "text", "n_chars",
-                      "language", "language_score")
+# silver/documents: the bronze columns (text after C4 line removal and PII scrubbing, n_chars of
+# that text) + every statistic of the FineWeb filter recipe, one column each, `<step>__<feature>`
+# (the language step's are `language` and `language_score`), in recipe order; null where a step was
+# switched off or did not get that far. Each filter declares its statistics in core/filters/ (its
+# FilterStep); tests/test_silver_contract.py checks that they equal these columns.
+SILVER_STATISTICS_SCHEMA = pa.schema(
+    [
+        # URL filter
+        ("url__n_soft_words", pa.int64()),
+        # language ID: top fastText label and its score
+        ("language", pa.string()),
+        ("language_score", pa.float32()),
+        # Gopher repetition: duplicate paragraph/line shares, character shares of the top 2-4-grams
+        # and of duplicated 5-10-grams
+        ("gopher_repetition__dup_para_frac", pa.float64()),
+        ("gopher_repetition__dup_para_char_frac", pa.float64()),
+        ("gopher_repetition__dup_line_frac", pa.float64()),
+        ("gopher_repetition__dup_line_char_frac", pa.float64()),
+        ("gopher_repetition__top_2_gram_frac", pa.float64()),
+        ("gopher_repetition__top_3_gram_frac", pa.float64()),
+        ("gopher_repetition__top_4_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_5_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_6_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_7_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_8_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_9_gram_frac", pa.float64()),
+        ("gopher_repetition__dup_10_gram_frac", pa.float64()),
+        # Gopher quality: words (symbols excluded), per-word and per-line ratios, stop words
+        ("gopher_quality__n_words", pa.int64()),
+        ("gopher_quality__avg_word_length", pa.float64()),
+        ("gopher_quality__hash_ratio", pa.float64()),
+        ("gopher_quality__ellipsis_ratio", pa.float64()),
+        ("gopher_quality__bullet_lines_ratio", pa.float64()),
+        ("gopher_quality__end_ellipsis_lines_ratio", pa.float64()),
+        ("gopher_quality__alpha_words_ratio", pa.float64()),
+        ("gopher_quality__n_stop_words", pa.int64()),
+        # C4: lines in and kept, sentences (null when the kept lines already reach the minimum),
+        # lines removed per rule
+        ("c4__n_lines", pa.int64()),
+        ("c4__n_lines_kept", pa.int64()),
+        ("c4__n_sentences", pa.int64()),
+        ("c4__lines_removed_too_long_word", pa.int64()),
+        ("c4__lines_removed_no_terminal_punct", pa.int64()),
+        ("c4__lines_removed_too_few_words", pa.int64()),
+        ("c4__lines_removed_javascript", pa.int64()),
+        ("c4__lines_removed_policy", pa.int64()),
+        # FineWeb quality: line and character ratios
+        ("fineweb_quality__line_punct_ratio", pa.float64()),
+        ("fineweb_quality__short_line_ratio", pa.float64()),
+        ("fineweb_quality__char_dup_ratio", pa.float64()),
+        ("fineweb_quality__list_ratio", pa.float64()),
+        # PII: addresses replaced
+        ("pii__n_emails", pa.int64()),
+        ("pii__n_ips", pa.int64()),
+    ]
+)
+SILVER_SCHEMA = pa.schema(list(BRONZE_SCHEMA) + list(SILVER_STATISTICS_SCHEMA))
+
+# silver/rejects: the silver columns (text as it came from bronze) + why the document was dropped.
+SILVER_REJECTS_SCHEMA = pa.schema(
+    list(SILVER_SCHEMA)
+    + [
+        ("reason", pa.string()),  # first failing rule, e.g. gopher_quality.word_count, url.error
+        ("error", pa.string()),  # the exception when reason is `<step>.error`, else null
+    ]
+)
 
 # dedup/signatures: one row per silver document of a crawl, kept so later crawls compare against it
 # without recomputing (spark_jobs.dedup.job). Only rows with the same minhash_params are comparable.
@@ -154,10 +212,12 @@ DEDUP_CLUSTERS_SCHEMA = pa.schema(
     ]
 )
 
-# dedup/pairs: the LSH star edges of a crawl's dedup run (bucket's smallest member -> other member),
-# with its Jaccard (exact from the texts, or MinHash-estimated: see DedupConfig.verify_method) and
-# whether the edge passed verification. Clusters are the
-# connected components of the verified edges; the table says why each near duplicate was removed.
+# dedup/pairs: the candidate edges of a crawl's dedup run, from its LSH buckets: with exact
+# verification (the default) a bucket of up to `pair_bucket_max` (20) members links every pair of
+# them and a larger one is linked as a star from its smallest member to each other member; with
+# MinHash verification every bucket is a star. Each edge has its Jaccard (exact from the texts, or
+# MinHash-estimated: see DedupConfig.verify_method) and whether it passed verification. Clusters are
+# the connected components of the verified edges; the table says why each near duplicate was removed.
 DEDUP_PAIRS = "dedup/pairs"
 DEDUP_PAIRS_SCHEMA = pa.schema(
     [

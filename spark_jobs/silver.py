@@ -1,10 +1,12 @@
 """Silver on Spark: bronze documents through the FineWeb filter chain, vectorized per Arrow batch.
 
 `mapInArrow` hands each Python worker Arrow batches of the crawl's bronze rows; the chain
-(`filters.chain.run_chain_on_batch`) runs language ID for a whole batch in one fastText call and the
-text filters per document. Kept documents go to `silver/documents` with their language, score and
-every computed statistic; dropped ones to `silver/rejects` with the first failing rule as `reason`
-and the same statistics, so a threshold can be studied without recomputing anything.
+(`core.filters.chain.run_chain_on_batch`) runs language ID for a whole batch in one fastText call
+and the text filters per document. Kept documents go to `silver/documents` with their language,
+score and every computed statistic; dropped ones to `silver/rejects` with the first failing rule as
+`reason` and the same statistics, so a threshold can be studied without recomputing anything. Both
+schemas are the contract's (`contract.tables.SILVER_SCHEMA`, `SILVER_REJECTS_SCHEMA`): the same
+columns whatever is switched off, a step that did not run leaves its columns null.
 """
 from __future__ import annotations
 
@@ -13,26 +15,28 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from contract.tables import BRONZE_DOCUMENTS, BRONZE_SCHEMA, SILVER_DOCUMENTS, SILVER_REJECTS, table_uri
+from contract.tables import (
+    BRONZE_DOCUMENTS, BRONZE_SCHEMA, SILVER_DOCUMENTS, SILVER_REJECTS, SILVER_REJECTS_SCHEMA,
+    SILVER_SCHEMA, SILVER_STATISTICS_SCHEMA, table_uri,
+)
 from core.arrow_batches import map_slices
+from core.filters.chain import FILTER_ORDER, ChainConfig, run_chain_on_batch, statistics_schema
 from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.balance import partition_counts
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition
-from core.filters.chain import FILTER_ORDER, ChainConfig, output_schema, run_chain_on_batch
 
-# The statistics columns are those of the full chain, whatever is switched off, so the table schema
-# does not change with the configuration; a step that did not run leaves its columns null.
-_FULL_CHAIN = output_schema(ChainConfig())
-STATS_FIELDS = [f for f in _FULL_CHAIN if f.name not in ("keep", "reason", "text", "language",
-                                                          "language_score", "error")]
-SILVER_SCHEMA = pa.schema(
-    list(BRONZE_SCHEMA)
-    + [pa.field("language", pa.string()), pa.field("language_score", pa.float32())]
-    + STATS_FIELDS
-)
-REJECTS_SCHEMA = pa.schema(list(SILVER_SCHEMA) + [pa.field("reason", pa.string()),
-                                                   pa.field("error", pa.string())])
-_UNION_SCHEMA = pa.schema(list(REJECTS_SCHEMA) + [pa.field("keep", pa.bool_())])
+# What the filter task returns: every rejects column + the decision, split into the two tables.
+_DECIDED_SCHEMA = pa.schema(list(SILVER_REJECTS_SCHEMA) + [pa.field("keep", pa.bool_())])
+
+
+def check_recipe_fits_contract(config: ChainConfig) -> None:
+    """Every statistic of the config's recipe must have its column, of its type, in the contract."""
+    contract = {f.name: f.type for f in SILVER_STATISTICS_SCHEMA}
+    misfits = [f"{f.name} ({f.type}; contract: {contract.get(f.name, 'no column')})"
+               for f in statistics_schema(config.recipe) if contract.get(f.name) != f.type]
+    if misfits:
+        raise ValueError("the filter recipe's statistics do not fit the silver table contract "
+                         f"(contract/tables.py SILVER_STATISTICS_SCHEMA): {misfits}")
 
 
 def filter_batch(batch: pa.RecordBatch, config: ChainConfig) -> pa.RecordBatch:
@@ -42,14 +46,14 @@ def filter_batch(batch: pa.RecordBatch, config: ChainConfig) -> pa.RecordBatch:
     columns["text"] = decided.column("text")
     columns["n_chars"] = pa.array([len(t) if t is not None else 0
                                    for t in decided.column("text").to_pylist()], pa.int64())
-    for field in _UNION_SCHEMA:
+    for field in _DECIDED_SCHEMA:
         if field.name in columns:
             continue
         if field.name in decided.schema.names:
-            columns[field.name] = decided.column(field.name).cast(field.type)
-        else:
+            columns[field.name] = decided.column(field.name)
+        else:  # a statistic of a step the config's recipe does not have
             columns[field.name] = pa.nulls(batch.num_rows, field.type)
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in _UNION_SCHEMA], schema=_UNION_SCHEMA)
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in _DECIDED_SCHEMA], schema=_DECIDED_SCHEMA)
 
 
 def make_filter_batches(config: ChainConfig, batch_rows: int = 256):
@@ -83,6 +87,7 @@ def run_silver(spark, lake_root: str, snapshot: str, config: ChainConfig = Chain
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    check_recipe_fits_contract(config)
     started = time.monotonic()
     bronze = read_partition(spark, table_uri(lake_root, BRONZE_DOCUMENTS), snapshot)
     # Bronze is written one file per WARC, so its natural partitions already spread the work; a
@@ -90,14 +95,14 @@ def run_silver(spark, lake_root: str, snapshot: str, config: ChainConfig = Chain
     if partitions:
         bronze = bronze.repartition(partitions)
     decided = (bronze
-               .mapInArrow(make_filter_batches(config), to_spark_schema(_UNION_SCHEMA))
+               .mapInArrow(make_filter_batches(config), to_spark_schema(_DECIDED_SCHEMA))
                .persist(StorageLevel.MEMORY_AND_DISK))
     try:
         summary = decided.groupBy("keep", "reason", "language").count().collect()
         predicate = partition_predicate(snapshot)
         overwrite_where(decided.where(F.col("keep")).select(*SILVER_SCHEMA.names),
                         table_uri(lake_root, SILVER_DOCUMENTS), predicate)
-        overwrite_where(decided.where(~F.col("keep")).select(*REJECTS_SCHEMA.names),
+        overwrite_where(decided.where(~F.col("keep")).select(*SILVER_REJECTS_SCHEMA.names),
                         table_uri(lake_root, SILVER_REJECTS), predicate)
     finally:
         decided.unpersist()
