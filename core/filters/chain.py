@@ -176,7 +176,8 @@ def _columns_of(batch) -> tuple[list, list]:
     return [r.get("text") for r in rows], [r.get("url") for r in rows]
 
 
-def run_chain_on_batch(batch: pa.RecordBatch | pa.Table | Sequence[dict], config: ChainConfig = ChainConfig()) -> pa.RecordBatch:
+def run_chain_on_batch(batch: pa.RecordBatch | pa.Table | Sequence[dict],
+                       config: ChainConfig = ChainConfig()) -> pa.RecordBatch:
     """Run the chain on every row (`text`, `url`); returns `output_schema(config)` in row order."""
     texts, urls = _columns_of(batch)
     return results_to_batch(run_documents([Document(t, u) for t, u in zip(texts, urls)], config), config)

@@ -1,6 +1,6 @@
 """The FineWeb recipe as a list of steps, in datatrove examples/fineweb.py's order (URLFilter →
-LanguageFilter → GopherRepetitionFilter → GopherQualityFilter → C4QualityFilter → FineWebQualityFilter),
-PII last as in FineWeb's release. A new filter is a module ending with its `FilterStep` plus a line
+LanguageFilter → GopherRepetitionFilter → GopherQualityFilter → C4QualityFilter →
+FineWebQualityFilter), PII last as in FineWeb's release. A new filter is a module ending with its `FilterStep` plus a line
 here; `core.filters.chain` runs any such tuple of steps.
 """
 from __future__ import annotations
