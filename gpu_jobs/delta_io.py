@@ -1,0 +1,223 @@
+"""Delta tables from Ray: read one crawl's partition, replace one crawl's partition in one commit.
+
+Spark writes the lake through delta-spark; the Ray stages read and write the same tables through
+delta-rs (`deltalake`). Reading lists the data files of one `snapshot` partition from the Delta log
+and hands them to `ray.data.read_parquet`, so no process reads another crawl's files. Writing is
+parallel and atomic: every Ray task writes its Parquet files straight into the table directory
+(`snapshot=<crawl>/part-<uuid>.parquet`, partition column left out as Delta expects) and returns
+their metadata; the driver then commits all of them in ONE Delta transaction that replaces exactly
+that partition (`mode="overwrite"` with a partition filter). A run that fails before the commit leaves
+the table as it was (the orphan files are invisible to readers and removed by VACUUM).
+
+Ray's own `Dataset.write_delta` overwrites whole tables only, hence this module.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARTITION_COLUMN = "snapshot"
+
+
+def _filesystem(uri: str):
+    """(pyarrow filesystem, path inside it) for a table URI: local paths and any scheme pyarrow knows."""
+    from pyarrow import fs
+
+    if "://" not in uri:
+        return fs.LocalFileSystem(), uri
+    return fs.FileSystem.from_uri(uri)
+
+
+def table_exists(uri: str, storage_options: dict | None = None) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(uri, storage_options=storage_options)
+
+
+def _check_readable(table) -> None:
+    """delta-rs lists files; a table whose rows are masked by deletion vectors needs more than that."""
+    features = set(table.protocol().reader_features or [])
+    if "deletionVectors" in features and table.deletion_vectors().num_rows:
+        raise RuntimeError(
+            f"{table.table_uri} has deletion vectors; the Ray readers read whole files. Disable "
+            "deletion vectors on the lake's tables (delta.enableDeletionVectors=false) or run "
+            "REORG TABLE ... APPLY (PURGE) in Spark first")
+
+
+def partition_files(uri: str, snapshot: str, storage_options: dict | None = None) -> list[str]:
+    """URIs of the data files of one crawl's partition (empty when the table does not exist)."""
+    from deltalake import DeltaTable
+
+    if not table_exists(uri, storage_options):
+        return []
+    table = DeltaTable(uri, storage_options=storage_options)
+    _check_readable(table)
+    return sorted(table.file_uris(partition_filters=[(PARTITION_COLUMN, "=", snapshot)]))
+
+
+def table_schema(uri: str, storage_options: dict | None = None) -> pa.Schema:
+    from deltalake import DeltaTable
+
+    return pa.schema(DeltaTable(uri, storage_options=storage_options).schema())
+
+
+def read_partition(uri: str, snapshot: str, columns: list[str] | None = None,
+                   storage_options: dict | None = None, override_num_blocks: int | None = None):
+    """One crawl's rows of a Delta table as a Ray Dataset (the `snapshot` column included when asked).
+
+    An absent table or an empty partition gives an empty Dataset with the requested columns.
+    """
+    import ray
+
+    files = partition_files(uri, snapshot, storage_options)
+    wanted = list(columns) if columns is not None else None
+    file_columns = [c for c in wanted if c != PARTITION_COLUMN] if wanted is not None else None
+    if not files:
+        schema = _empty_schema(uri, wanted, storage_options)
+        return ray.data.from_arrow(schema.empty_table())
+    filesystem, _ = _filesystem(files[0])
+    paths = [_filesystem(f)[1] for f in files]
+    ds = ray.data.read_parquet(paths, columns=file_columns, filesystem=filesystem,
+                               override_num_blocks=override_num_blocks)
+    if wanted is None or PARTITION_COLUMN in wanted:
+        ds = ds.map_batches(_AddConstant(PARTITION_COLUMN, snapshot), batch_format="pyarrow",
+                            zero_copy_batch=True)
+        if wanted is not None:
+            ds = ds.select_columns(wanted)
+    return ds
+
+
+def _empty_schema(uri: str, columns: list[str] | None, storage_options: dict | None) -> pa.Schema:
+    if table_exists(uri, storage_options):
+        schema = table_schema(uri, storage_options)
+        return pa.schema([schema.field(c) for c in columns]) if columns is not None else schema
+    return pa.schema([(c, pa.string()) for c in (columns or [])])
+
+
+class _AddConstant:
+    """A picklable batch function that adds a constant string column."""
+
+    def __init__(self, name: str, value: str):
+        self.name, self.value = name, value
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return batch.append_column(self.name, pa.array([self.value] * batch.num_rows, pa.string()))
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A Parquet file a task put into the table directory, not yet committed."""
+
+    path: str  # relative to the table root, as Delta's add action wants it
+    size: int
+    rows: int
+
+
+def _partition_dir(snapshot: str) -> str:
+    return f"{PARTITION_COLUMN}={urllib.parse.quote(snapshot, safe='')}"
+
+
+def write_part_file(uri: str, snapshot: str, table: pa.Table) -> WrittenFile:
+    """Write one Parquet data file of `snapshot`'s partition (without the partition column)."""
+    filesystem, root = _filesystem(uri)
+    relative = f"{_partition_dir(snapshot)}/part-{uuid.uuid4().hex}.c000.zstd.parquet"
+    directory = f"{root.rstrip('/')}/{_partition_dir(snapshot)}"
+    filesystem.create_dir(directory, recursive=True)
+    data = table.drop_columns([PARTITION_COLUMN]) if PARTITION_COLUMN in table.column_names else table
+    full = f"{root.rstrip('/')}/{relative}"
+    pq.write_table(data, full, filesystem=filesystem, compression="zstd")
+    size = filesystem.get_file_info(full).size
+    return WrittenFile(relative, int(size), table.num_rows)
+
+
+class PartFileWriter:
+    """Ray batch function: each input batch becomes one Parquet file; outputs one row per file."""
+
+    OUTPUT = pa.schema([("path", pa.string()), ("size", pa.int64()), ("rows", pa.int64())])
+
+    def __init__(self, uri: str, snapshot: str, schema: pa.Schema):
+        self.uri, self.snapshot, self.schema = uri, snapshot, schema
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        if batch.num_rows == 0:
+            return self.OUTPUT.empty_table()
+        table = conform(batch, self.schema)
+        written = write_part_file(self.uri, self.snapshot, table)
+        return pa.table({"path": [written.path], "size": [written.size], "rows": [written.rows]},
+                        schema=self.OUTPUT)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The columns of `schema`, in its order and types (a missing partition column is filled)."""
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        elif field.name == PARTITION_COLUMN:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise KeyError(f"column {field.name!r} of the table contract is missing from the output")
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def commit_partition(uri: str, snapshot: str, schema: pa.Schema, files: Iterable[WrittenFile],
+                     storage_options: dict | None = None, description: str | None = None) -> int:
+    """Replace `snapshot`'s partition with exactly `files`, in one Delta transaction.
+
+    Creates the table (partitioned by snapshot) when it does not exist. Returns the new version.
+    """
+    from deltalake import DeltaTable, Schema
+    from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
+
+    now = int(time.time() * 1000)
+    actions = [AddAction(f.path, f.size, {PARTITION_COLUMN: snapshot}, now, True,
+                         json.dumps({"numRecords": f.rows})) for f in files]
+    properties = CommitProperties(custom_metadata={"cc-refinery": description or "ray stage",
+                                                   "snapshot": snapshot})
+    if not table_exists(uri, storage_options):
+        create_table_with_add_actions(uri, Schema.from_arrow(schema), actions, mode="overwrite",
+                                      partition_by=[PARTITION_COLUMN], storage_options=storage_options,
+                                      commit_properties=properties)
+    else:
+        table = DeltaTable(uri, storage_options=storage_options)
+        table.create_write_transaction(actions, mode="overwrite", schema=schema,
+                                       partition_by=[PARTITION_COLUMN],
+                                       partition_filters=[(PARTITION_COLUMN, "=", snapshot)],
+                                       commit_properties=properties)
+    return DeltaTable(uri, storage_options=storage_options).version()
+
+
+def write_partition(ds, uri: str, snapshot: str, schema: pa.Schema,
+                    storage_options: dict | None = None, description: str | None = None) -> int:
+    """Write a Ray Dataset as `snapshot`'s partition of the table at `uri` (parallel files, one commit).
+
+    Returns the number of rows committed.
+    """
+    manifest = ds.map_batches(PartFileWriter(uri, snapshot, schema), batch_format="pyarrow",
+                              zero_copy_batch=True).take_all()
+    files = [WrittenFile(row["path"], row["size"], row["rows"]) for row in manifest]
+    commit_partition(uri, snapshot, schema, files, storage_options, description)
+    return sum(f.rows for f in files)
+
+
+def read_partition_table(uri: str, snapshot: str, columns: list[str] | None = None,
+                         storage_options: dict | None = None) -> pa.Table:
+    """One crawl's rows as a pyarrow Table on the calling process (for small tables and checks)."""
+    from deltalake import DeltaTable
+
+    if not table_exists(uri, storage_options):
+        return pa.table({c: pa.array([], pa.string()) for c in (columns or [])})
+    table = DeltaTable(uri, storage_options=storage_options)
+    _check_readable(table)
+    dataset = table.to_pyarrow_dataset(partitions=[(PARTITION_COLUMN, "=", snapshot)])
+    return dataset.to_table(columns=columns)

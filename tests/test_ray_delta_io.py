@@ -1,0 +1,127 @@
+"""Ray <-> Delta: partition reads, one-commit partition replacement, interplay with Spark's tables."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from gpu_jobs import delta_io
+from gpu_jobs.cluster import ActorPlan, plan_actors
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024,
+             log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield ray
+    ray.shutdown()
+
+
+SCHEMA = pa.schema([("doc_id", pa.string()), ("snapshot", pa.string()), ("score", pa.float64())])
+
+
+def _rows(snapshot: str, n: int, offset: int = 0) -> pa.Table:
+    return pa.table({"doc_id": [f"{snapshot}-{i}" for i in range(offset, offset + n)],
+                     "snapshot": [snapshot] * n,
+                     "score": [i / 10 for i in range(offset, offset + n)]}, schema=SCHEMA)
+
+
+def _dataset(ray_session, table: pa.Table, blocks: int = 3):
+    return ray_session.data.from_arrow(table).repartition(blocks)
+
+
+def _sorted(table) -> list[dict]:
+    if not isinstance(table, pa.Table):  # a Ray Dataset
+        import ray
+
+        table = pa.concat_tables(ray.get(table.to_arrow_refs()))
+    return sorted(table.to_pylist(), key=lambda r: r["doc_id"])
+
+
+def test_write_then_read_one_partition(ray_session, tmp_path):
+    uri = str(tmp_path / "scores")
+    assert delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 50)), uri,
+                                    "CC-MAIN-2024-10", SCHEMA) == 50
+    back = delta_io.read_partition(uri, "CC-MAIN-2024-10", ["doc_id", "snapshot", "score"])
+    assert _sorted(back) == _sorted(_rows("CC-MAIN-2024-10", 50))
+    assert len(delta_io.partition_files(uri, "CC-MAIN-2024-10")) == 3  # one file per block
+
+
+def test_rewriting_a_partition_replaces_it_and_leaves_other_crawls(ray_session, tmp_path):
+    uri = str(tmp_path / "scores")
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 20)), uri, "CC-MAIN-2024-10", SCHEMA)
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-18", 7)), uri, "CC-MAIN-2024-18", SCHEMA)
+    version = delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 5, 100)), uri,
+                                       "CC-MAIN-2024-10", SCHEMA)
+    assert version == 5
+    assert _sorted(delta_io.read_partition_table(uri, "CC-MAIN-2024-10")) == _sorted(_rows("CC-MAIN-2024-10", 5, 100))
+    assert _sorted(delta_io.read_partition_table(uri, "CC-MAIN-2024-18")) == _sorted(_rows("CC-MAIN-2024-18", 7))
+
+
+class _FailOnSecondBlock:
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        if any(d.endswith("-13") for d in batch.column("doc_id").to_pylist()):
+            raise RuntimeError("model crashed")
+        return batch
+
+
+def test_a_failed_write_leaves_the_table_as_it_was(ray_session, tmp_path):
+    from deltalake import DeltaTable
+
+    uri = str(tmp_path / "scores")
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 20)), uri, "CC-MAIN-2024-10", SCHEMA)
+    before = DeltaTable(uri).version()
+    failing = _dataset(ray_session, _rows("CC-MAIN-2024-10", 30, 0)).map_batches(
+        _FailOnSecondBlock(), batch_format="pyarrow")
+    with pytest.raises(Exception, match="model crashed"):
+        delta_io.write_partition(failing, uri, "CC-MAIN-2024-10", SCHEMA)
+    assert DeltaTable(uri).version() == before
+    assert _sorted(delta_io.read_partition_table(uri, "CC-MAIN-2024-10")) == _sorted(_rows("CC-MAIN-2024-10", 20))
+
+
+def test_empty_partition_and_missing_table_read_as_empty(ray_session, tmp_path):
+    uri = str(tmp_path / "scores")
+    assert delta_io.read_partition(uri, "CC-MAIN-2024-10", ["doc_id"]).count() == 0
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 4), 1), uri, "CC-MAIN-2024-10", SCHEMA)
+    empty = delta_io.read_partition(uri, "CC-MAIN-2099-01", ["doc_id", "score"])
+    assert empty.count() == 0
+    assert empty.schema().names == ["doc_id", "score"]
+
+
+def test_ray_reads_spark_tables_and_spark_reads_ray_tables(spark, ray_session, tmp_path):
+    from spark_jobs.delta_io import overwrite_where, partition_predicate
+
+    spark_uri = str(tmp_path / "silver")
+    frame = spark.createDataFrame(_rows("CC-MAIN-2024-10", 12).to_pandas())
+    overwrite_where(frame, spark_uri, partition_predicate("CC-MAIN-2024-10"))
+    from_spark = delta_io.read_partition(spark_uri, "CC-MAIN-2024-10", ["doc_id", "snapshot", "score"])
+    assert _sorted(from_spark) == _sorted(_rows("CC-MAIN-2024-10", 12))
+
+    ray_uri = str(tmp_path / "scores")
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-10", 9)), ray_uri, "CC-MAIN-2024-10", SCHEMA)
+    delta_io.write_partition(_dataset(ray_session, _rows("CC-MAIN-2024-18", 3)), ray_uri, "CC-MAIN-2024-18", SCHEMA)
+    read_by_spark = spark.read.format("delta").load(ray_uri)
+    assert read_by_spark.where("snapshot = 'CC-MAIN-2024-10'").count() == 9
+    assert read_by_spark.count() == 12
+    # and Spark can still replace a partition of a table delta-rs created
+    overwrite_where(spark.createDataFrame(_rows("CC-MAIN-2024-18", 2).to_pandas()), ray_uri,
+                    partition_predicate("CC-MAIN-2024-18"))
+    assert len(delta_io.read_partition_table(ray_uri, "CC-MAIN-2024-18")) == 2
+    assert len(delta_io.read_partition_table(ray_uri, "CC-MAIN-2024-10")) == 9
+
+
+def test_missing_contract_column_is_a_clear_error():
+    with pytest.raises(KeyError, match="score"):
+        delta_io.conform(pa.table({"doc_id": ["a"]}), SCHEMA)
+
+
+def test_actor_plan_asks_for_gpus_only_when_the_cluster_has_them():
+    cpu = plan_actors("auto", gpus=0, cpus=8, cpus_per_actor=2)
+    assert cpu == ActorPlan(4, 2, 0.0) and cpu.device == "cpu" and "num_gpus" not in cpu.map_batches_args()
+    gpu = plan_actors("auto", gpus=2, cpus=8)
+    assert gpu.actors == 2 and gpu.device == "cuda" and gpu.map_batches_args()["num_gpus"] == 1.0
+    assert plan_actors("never", gpus=2, cpus=8).device == "cpu"
+    assert plan_actors("auto", gpus=0, cpus=8, max_actors=3).actors == 3
+    with pytest.raises(RuntimeError, match="no GPU"):
+        plan_actors("always", gpus=0, cpus=8)
