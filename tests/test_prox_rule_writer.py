@@ -141,6 +141,8 @@ def test_line_shapes():
     assert not is_prose("Music News") and not is_prose("Filed under: news")
     assert is_menu("Home | About | Contact") and not is_menu("Cheografía[editar | modificar o codigo]")
     assert not is_menu("Name | This column lists the full legal name of every person in the survey | Age")
+    assert not is_menu("Col·lecció il·lustrada de l'any")  # a middle dot inside a word is not a separator
+    assert is_menu("» Главная страница » Картины и живопись » Красивый Интерьер")
 
 
 def test_a_list_between_paragraphs_stays_but_a_comment_form_goes():
@@ -150,6 +152,13 @@ def test_a_list_between_paragraphs_stays_but_a_comment_form_goes():
     plan = plan_removals(text.split("\n"))
     assert sorted(plan) == list(range(7, 12))
     assert plan[10] == "boilerplate_block"
+
+
+def test_blank_lines_go_only_between_removed_lines():
+    lines = ["Title", "", "Home", "", "", "News", "", "Sport", "", PROSE[0], "", PROSE[1], "", "", "Privacy Policy"]
+    plan = plan_removals(lines)  # the first line (the title) stays, so the blank after it does too
+    assert plan == {2: "head_run", 3: "blank_between_removed", 4: "blank_between_removed", 5: "head_run",
+                    6: "blank_between_removed", 7: "head_run", 14: "footer_link"}
 
 
 def test_repeated_short_lines_lose_their_later_copies_only():

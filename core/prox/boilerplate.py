@@ -69,7 +69,8 @@ COOKIE_WORD = _rx(r"\bcookies?\b")
 COOKIE_CONTEXT = _rx(r"\b(we use|(this|our) (web)?site uses|uses cookies|accept|consent|by continuing|browsing"
                      r"|privacy (policy|settings)|cookie (policy|settings|preferences))\b")
 COPYRIGHT = _rx(r"^(©|\(c\)\s*\d{4}|copyright\b)|©\s*\d{4}|\ball rights reserved\b|^powered by\b")
-MENU_SEPARATOR = re.compile(r"\s*(?:\||•|·|»|›|\s>\s|\s/\s)\s*")
+# "|" anywhere; bullets, guillemets, ">" and "/" only between spaces (so "col·lecció" is one word)
+MENU_SEPARATOR = re.compile(r"\s*\|\s*|(?:^|\s)[•·»›>/](?=\s|$)\s*")
 
 
 def words_of(line: str) -> list[str]:
@@ -91,9 +92,9 @@ def is_menu(line: str, params: LineRuleParams = LineRuleParams()) -> bool:
 def boilerplate_rule(line: str, params: LineRuleParams = LineRuleParams()) -> str | None:
     """The name of the boilerplate rule a line matches, or None."""
     stripped = line.strip()
-    n_words = len(words_of(stripped))
     if not stripped:
         return None
+    n_words = len(words_of(stripped))
     if n_words <= params.banner_max_words:
         if COOKIE_WORD.search(stripped) and COOKIE_CONTEXT.search(stripped):
             return "cookie_banner"

@@ -47,7 +47,6 @@ from core.prox.program import (
     DOC_LEVEL,
     Call,
     DropDoc,
-    KeepDoc,
     Normalize,
     ProgramError,
     ProgramLimits,
@@ -260,7 +259,6 @@ def execute_doc_program(text: str, program: str, params: ExecutionParams = Execu
         action, reason, kept = KEEP_ORIGINAL, INVALID_DOC_PROGRAM, text
     elif isinstance(parsed.calls[0], DropDoc):
         action, reason, kept = DROP, DROP_DOC, ""
-    else:
-        assert isinstance(parsed.calls[0], KeepDoc)
+    else:  # KeepDoc, the only other document-level call
         action, reason, kept = KEEP, None, text
     return RefinementResult(action, reason, kept, parsed.calls, errors, (), 0, 0, words, words)

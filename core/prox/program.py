@@ -146,7 +146,7 @@ def _parse_expression(source: str) -> ast.expr:
         with warnings.catch_warnings():  # invalid escapes keep their backslash, whatever -W says
             warnings.simplefilter("ignore")
             return ast.parse(source, mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+    except Exception as exc:  # SyntaxError, ValueError (null bytes, digit limit), RecursionError, ...
         raise ParseError(SYNTAX, f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 

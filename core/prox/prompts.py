@@ -55,20 +55,19 @@ def parse_chunk_prompt(prompt: str) -> tuple[tuple[int, str], ...]:
 def truncate_to_tokens(text: str, count_tokens: CountTokens, max_tokens: int) -> str:
     """The longest prefix of `text` whose token count is at most `max_tokens`.
 
-    Only a counting function is needed: the prefix length is found by doubling then bisecting,
-    so a long document costs about twice its needed prefix in counting per probe, ~log2 probes.
+    Only a counting function is needed: the prefix length is found by doubling from 4 characters
+    per token, then bisecting, so a long document is never counted whole, only prefixes of about
+    twice the length that fits.
     Tokenizers are not strictly monotone in prefix length; the result is always within budget.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
-    if count_tokens(text) <= max_tokens:
-        return text
-    good, bad = 0, len(text)  # count(text[:good]) <= max_tokens < count(text[:bad])
-    probe = min(4 * max_tokens, bad - 1)
-    while probe > good and count_tokens(text[:probe]) <= max_tokens:
-        good, probe = probe, min(2 * probe, bad - 1)
-    if probe > good:
-        bad = probe
+    good, probe = 0, min(len(text), 4 * max_tokens)  # count(text[:good]) <= max_tokens
+    while count_tokens(text[:probe]) <= max_tokens:
+        if probe == len(text):
+            return text
+        good, probe = probe, min(2 * probe, len(text))
+    bad = probe  # count(text[:bad]) > max_tokens
     while bad - good > 1:
         middle = (good + bad) // 2
         if count_tokens(text[:middle]) <= max_tokens:

@@ -116,12 +116,23 @@ def plan_removals(lines: Sequence[str], params: RuleWriterParams = RuleWriterPar
     for extra in (_run_removals(kinds, params), _repeats(lines, kinds, params)):
         for i, rule in extra.items():
             removed.setdefault(i, rule)
-    for i, kind in enumerate(kinds):  # a blank line between two removed lines goes with them
-        if kind == BLANK and i - 1 in removed:
-            j = next((j for j in range(i + 1, len(kinds)) if kinds[j] != BLANK), None)
-            if j is not None and j in removed:
-                removed[i] = "blank_between_removed"
-    return removed
+    return removed | _blanks_between(kinds, removed)
+
+
+def _blanks_between(kinds: Sequence[str], removed: dict[int, str]) -> dict[int, str]:
+    """Blank lines whose nearest non-blank neighbours on both sides are removed (one pass each way)."""
+    previous_removed, before = False, []
+    for i, kind in enumerate(kinds):
+        if kind != BLANK:
+            previous_removed = i in removed
+        before.append(previous_removed)
+    blanks, next_removed = {}, False
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] != BLANK:
+            next_removed = i in removed
+        elif before[i] and next_removed:
+            blanks[i] = "blank_between_removed"
+    return blanks
 
 
 def _ranges(numbers: Sequence[int]) -> list[tuple[int, int]]:
