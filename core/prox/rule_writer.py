@@ -4,8 +4,9 @@ It reads the same prompts a model would (the raw document for the document stage
 chunk prompts for the chunk stage) and returns program text, so the executor meets realistic
 programs and the pipeline runs end to end on a machine without a GPU. It is deliberately
 conservative: it removes
-- lines matching a boilerplate rule (`boilerplate.boilerplate_rule`: skip links, menus, share /
-  login / subscribe lines, comment forms, cookie banners, copyright footers, footer links);
+- lines matching a boilerplate rule (`boilerplate.boilerplate_rule`: skip links, menus and
+  breadcrumbs, share / login / subscribe lines, read-more and post-navigation links, comment
+  forms, cookie banners, copyright footers, footer links, script fragments);
 - in the head (before the first prose line) and the tail (after the last prose line), runs of at
   least `min_run_lines` non-prose lines (navigation, sidebars, link lists), keeping the first line
   of the document (usually the page title); between prose lines, such runs only when at least
