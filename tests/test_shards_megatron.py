@@ -171,3 +171,14 @@ def test_a_closed_writer_refuses_more_documents(tmp_path):
     writer.close()
     with pytest.raises(ValueError, match="closed"):
         writer.add_document(np.array([1]))
+
+
+def test_tokens_go_to_disk_as_they_are_added(tmp_path):
+    writer = MegatronWriter(tmp_path / "stream", vocab_size=1000)
+    for _ in range(3):
+        writer.add_documents(np.full(100_000, 7, np.uint32), np.full(100, 1000))
+    (temporary,) = [p for p in tmp_path.iterdir() if ".bin.tmp-" in p.name]
+    assert temporary.stat().st_size >= 2 * 300_000 - 65536  # at most a write buffer is held in memory
+    assert not (tmp_path / "stream.idx").exists()
+    info = writer.close()
+    assert (info.n_documents, info.n_tokens, info.bin_bytes) == (300, 300_000, 600_000)

@@ -138,3 +138,13 @@ def test_vocabulary_at_the_uint16_boundary(n_ids, dtype):
     assert tok.vocab_size == n_ids
     assert token_dtype(tok.vocab_size) == np.dtype(dtype)
     assert tok.encode_batch([""]).ids.tolist() == [n_ids - 1]
+
+
+def test_a_loaded_tokenizer_survives_pickling(tokenizer_path):
+    import pickle
+
+    tok = load_tokenizer(str(tokenizer_path), TokenizerParams(eos=EOS))
+    copy = pickle.loads(pickle.dumps(tok))  # what Ray does to ship it to a worker
+    texts = generated_texts(10, seed=2)
+    assert copy.sha256 == tok.sha256 and copy.eos_id == tok.eos_id
+    assert np.array_equal(copy.encode_batch(texts).ids, tok.encode_batch(texts).ids)

@@ -92,7 +92,7 @@ def _column(batch: pa.RecordBatch | pa.Table, name: str, required: bool = True) 
 
 
 def _cluster_sizes(batch, doc_ids: pa.Array) -> np.ndarray:
-    dup = _column(batch, "dup_count")
+    dup = _column(batch, "dup_count").cast(pa.int64())
     invalid = pc.fill_null(pc.less(dup, 1), True).to_numpy(zero_copy_only=False)
     if invalid.any():
         row = int(np.flatnonzero(invalid)[0])
@@ -107,7 +107,7 @@ def _quality(batch, params: MixingParams) -> tuple[np.ndarray, dict[str, np.ndar
     if params.quality == "all":
         return np.ones(n, np.int64), {}
     if params.quality == "selected":
-        selected = _column(batch, "selected")
+        selected = _column(batch, "selected").cast(pa.bool_())
         missing = selected.is_null().to_numpy(zero_copy_only=False)
         chosen = pc.fill_null(selected, False).to_numpy(zero_copy_only=False).astype(bool)
         return chosen.astype(np.int64), {"mixing.missing_score": missing, "mixing.not_selected": ~chosen & ~missing}

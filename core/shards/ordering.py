@@ -109,7 +109,8 @@ def equal_value_counts(signatures: np.ndarray, a: np.ndarray, b: np.ndarray, chu
 
 def pair_similarity(signatures: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard (float64) of each pair: the fraction of equal values; 0 for empty documents."""
-    width = max(int(np.asarray(signatures).shape[1]) if np.asarray(signatures).ndim == 2 else 0, 1)
+    signatures = np.asarray(signatures, dtype=np.uint64)
+    width = signatures.shape[1] if signatures.ndim == 2 and signatures.shape[1] else 1
     return equal_value_counts(signatures, a, b) / width
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import Sequence
 
@@ -49,7 +50,7 @@ class TokenizedBatch:
     ids: np.ndarray
     lengths: np.ndarray
 
-    @property
+    @cached_property
     def offsets(self) -> np.ndarray:
         """int64[n_docs + 1]: document i is ids[offsets[i]:offsets[i + 1]]."""
         out = np.zeros(self.lengths.size + 1, np.int64)
@@ -61,8 +62,7 @@ class TokenizedBatch:
         return int(self.ids.size)
 
     def document(self, i: int) -> np.ndarray:
-        offsets = self.offsets
-        return self.ids[offsets[i]:offsets[i + 1]]
+        return self.ids[self.offsets[i]:self.offsets[i + 1]]
 
     def to_arrow(self) -> pa.LargeListArray:
         """One list<uint32> per document (64-bit offsets: a batch may hold more than 2^31 tokens)."""
