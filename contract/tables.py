@@ -230,3 +230,39 @@ DEDUP_PAIRS_SCHEMA = pa.schema(
         ("verified", pa.bool_()),  # similarity >= verify_threshold (always true when verification is off)
     ]
 )
+
+# ----------------------------------------------------------------------------- model stages (Ray)
+# Written by gpu_jobs through delta-rs, one commit per crawl partition (gpu_jobs.delta_io).
+
+# scores/preselect: one row per document of dedup/documents: PreSelect's fastText score and the
+# selection decision (top share of characters, or a fixed threshold).
+SCORES_PRESELECT = "scores/preselect"
+SCORES_PRESELECT_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("score", pa.float64()),  # probability of the classifier's positive label, in [0, 1]
+        ("selected", pa.bool_()),  # kept by the selection rule
+        ("n_chars", pa.int64()),  # characters of the scored text (the share rule counts these)
+        ("classifier", pa.string()),  # sha256 (first 16 hex) of the fastText model file that scored it
+    ]
+)
+
+# refined/documents: the documents that survive ProX refinement, with their (possibly) new text;
+# refined/programs: one row per document that entered refinement, with the programs the backend wrote
+# and what executing them did, so every edit is auditable and reversible (the original text stays in
+# dedup/documents). Balance: entered == refined/documents + programs with action "drop".
+REFINED_DOCUMENTS = "refined/documents"
+REFINED_DOCUMENTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("text", pa.string()),  # refined text (or the original when the action keeps it unchanged)
+        ("n_chars", pa.int64()),
+        ("action", pa.string()),  # refine | keep | keep_original (see core.prox.execute)
+    ]
+)
+REFINED_PROGRAMS = "refined/programs"
+
+# shards/manifest: one row per training shard file pair of a crawl (Megatron .bin/.idx).
+SHARDS_MANIFEST = "shards/manifest"
