@@ -11,8 +11,8 @@ BABEL_LOCALES = ("de", "fr", "es", "it", "pt", "nl", "pl", "ru", "tr", "sv", "cs
 # Legacy charsets declared in the HTTP header: language or page key -> charset.
 LEGACY_CHARSETS = {"ja": "shift_jis", "zh": "gb2312", "zh-Hant": "big5", "ko": "euc-kr",
                    "ru": "windows-1251", "de": "iso-8859-1"}
-CJK_TITLES = {"ja": "Python の開発", "zh": "Python 语言", "zh-Hant": "如何在 Python 中使用既有的 C library",
-              "ko": "파이썬"}
+CJK_TITLES = {"ja": "Python の開発", "zh": "Python 语言",
+              "zh-Hant": "如何在 Python 中使用既有的 C library", "ko": "파이썬"}
 
 
 def non_english_pages() -> list[SamplePage]:
