@@ -17,7 +17,6 @@ import random
 from functools import lru_cache
 
 import numpy as np
-import pytest
 
 from tests.reference.components import lsh_candidate_pairs, verify_pairs
 from core.dedup.minhash import MinHashParams, band_hashes, estimate_jaccard, is_empty_signature, signatures

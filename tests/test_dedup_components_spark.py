@@ -1,4 +1,5 @@
-"""The distributed connected components (Spark) against the pure oracle (components.py)."""
+"""The distributed connected components (spark_jobs.dedup.components) against the pure-Python
+reference (tests.reference.components)."""
 from __future__ import annotations
 
 import random
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.reference.components import connected_components as oracle
-from spark_jobs.dedup.spark_components import connected_components
+from spark_jobs.dedup.components import connected_components
 
 
 def _edges_df(spark, edges, type_="string"):

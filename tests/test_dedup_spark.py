@@ -336,3 +336,21 @@ def test_exact_verification_across_crawls(spark, lake_root):
         j = jaccard_of_sets(sh[index[p["src_doc_id"]]], sh[index[p["dst_doc_id"]]])
         assert p["similarity"] == pytest.approx(j, abs=1e-12) and p["verified"] == (j >= 0.85)
     assert rb.cross_crawl_removed == len(high)
+
+
+def test_earlier_signatures_with_other_minhash_parameters_are_an_error(spark, lake_root):
+    """A crawl whose stored signatures were computed with other MinHash parameters (here another
+    seed) is not comparable: deduplicating a later crawl against it fails and names that crawl and
+    the current parameters; without cross-crawl dedup the earlier signatures are not read."""
+    _, texts, _, _ = corpus()
+    write_silver(spark, lake_root, [_doc(f"a{i}", CRAWL_A, texts[i * 5], i) for i in range(4)], CRAWL_A)
+    write_silver(spark, lake_root, [_doc(f"b{i}", CRAWL_B, texts[40 + i * 5], i) for i in range(4)], CRAWL_B)
+    run_dedup(spark, lake_root, CRAWL_A, DedupConfig(seed=2))
+    assert DedupConfig().params_tag == "b14r8n5s1" != DedupConfig(seed=2).params_tag
+    with pytest.raises(ValueError) as error:
+        run_dedup(spark, lake_root, CRAWL_B, DedupConfig())
+    assert str(error.value) == (
+        f"dedup/signatures of ['{CRAWL_A}'] were computed with other MinHash parameters than b14r8n5s1; "
+        "rerun dedup of those crawls with the same parameters first")
+    result = run_dedup(spark, lake_root, CRAWL_B, DedupConfig(cross_crawl=False))
+    assert result.earlier_crawls == [] and result.kept == 4

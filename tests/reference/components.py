@@ -1,9 +1,12 @@
-"""Pure-Python reference for the clustering half of dedup: LSH candidate pairs, optional
-verification, connected components and one deterministic representative per cluster.
+"""REFERENCE CODE, not pipeline code: a pure-Python model of the clustering half of dedup (LSH
+candidate pairs, verification by the MinHash estimate, connected components by union-find, one
+deterministic representative per cluster), quadratic and single-process, for small inputs only.
 
-Meant for small inputs and as the test oracle of the distributed (Spark) version, which must give the
-same (node, component) mapping. `exact_jaccard` (normalize.py) is re-exported as the similarity
-oracle.
+Tests use it as the oracle the pipeline must agree with. The pipeline itself uses instead:
+`spark_jobs.dedup.candidates` (LSH buckets linked pairwise or as stars, not all pairs),
+`spark_jobs.dedup.verification` (MinHash estimate or exact Jaccard, in the JVM) and
+`spark_jobs.dedup.components` (distributed Large-Star/Small-Star). Nothing under core/ or spark_jobs/
+imports this package (tests/test_dedup_layout.py checks it).
 """
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 import numpy as np
 
 from core.dedup.minhash import estimate_jaccard, is_empty_signature
-from core.dedup.normalize import exact_jaccard  # noqa: F401  (re-exported oracle)
 
 Node = Hashable
 
@@ -65,8 +67,8 @@ def representatives(
     edges: Iterable[tuple[Node, Node]], sort_keys: Mapping[Node, tuple]
 ) -> dict[Node, Node]:
     """doc -> representative of its duplicate cluster: the member with the smallest sort key, which
-    by the project's rule is (fetch_time, doc_id) (earliest crawl wins, doc_id breaks ties). Every doc
-    in `sort_keys` appears; edges must only name docs in `sort_keys`."""
+    by the project's rule is (snapshot, fetch_time, doc_id) (earliest crawl, then earliest fetch,
+    doc_id breaks ties). Every doc in `sort_keys` appears; edges must only name docs in `sort_keys`."""
     return connected_components(edges, nodes=sort_keys.keys(), key=lambda n: sort_keys[n])
 
 
@@ -81,7 +83,8 @@ def clusters(components: Mapping[Node, Node]) -> dict[Node, list[Node]]:
 def lsh_candidate_pairs(doc_ids: Sequence[Node], band_hash_matrix: np.ndarray, empty=None) -> set[tuple]:
     """All pairs (a, b), a < b, that share at least one band hash (same band index). Rows flagged in
     `empty` (documents without shingles) take no part. Quadratic in bucket size: an oracle for small
-    inputs; the Spark job links each bucket as a star instead."""
+    inputs; the Spark job (spark_jobs.dedup.candidates) links a small bucket pairwise too when it
+    verifies exactly, and every other bucket as a star from its smallest member."""
     bands = np.asarray(band_hash_matrix)
     skip = np.zeros(len(doc_ids), bool) if empty is None else np.asarray(empty, bool)
     pairs: set[tuple] = set()

@@ -1,5 +1,7 @@
-"""LSH banding theory: the detection S-curve, its threshold, and empirical S-curves with binomial
-confidence, to check an implementation against the theory.
+"""REFERENCE CODE, not pipeline code: LSH banding theory (the detection S-curve, its threshold, and
+empirical S-curves with binomial confidence), to check an implementation against the theory in tests
+and benchmarks. The pipeline computes no S-curve: it bands signatures with `core.dedup.minhash`
+(`band_hashes`, `signature_columns`) and links the buckets in `spark_jobs.dedup.candidates`.
 
 With b bands of r rows, a pair whose MinHash collision probability is s (= its Jaccard similarity for
 ideal min-wise permutations) shares at least one band with probability 1 - (1 - s^r)^b.

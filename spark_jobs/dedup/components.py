@@ -1,4 +1,5 @@
-"""Connected components of a large undirected graph in Spark DataFrames (no collect of edges).
+"""Connected components of a large undirected graph in Spark DataFrames (no collect of edges): step 4
+of dedup, the clusters of the verified LSH edges (decisions.py calls it).
 
 Algorithm: alternating Large-Star / Small-Star (Kiveris, Lattanzi, Mirrokni, Rastogi, Vassilvitskii,
 "Connected Components in MapReduce and Beyond", SoCC 2014), O(log^2 n) rounds, each round two window
@@ -17,7 +18,8 @@ Lineage is cut every `checkpoint_every` rounds with `localCheckpoint` (or `check
 `reliable_checkpoint=True` and a checkpoint directory is set), other rounds are persisted; both keep
 the plan from growing with the iterations.
 
-The pure oracle is `components.connected_components`; both give the same (node, component) map.
+Its test oracle is the pure-Python reference `tests.reference.components.connected_components`
+(union-find, for small inputs); both give the same (node, component) map.
 """
 from __future__ import annotations
 
