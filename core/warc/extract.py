@@ -8,9 +8,12 @@ What comes out of a file is a stream of events:
 - `ExtractionError` for anything that went wrong at a place in the file (quarantined, never raised),
 - `Skip` for records that are valid but not wanted (requests, non-200, non-HTML, oversized, ...).
 
-A file that fastwarc cannot parse (headers with bare LF, a wrong Content-Length) is read again by the
-lenient reader in `warc_lenient`, which recovers what it can; corrupt gzip data ends the file with an
-error at the offset where it happened.
+A file that fastwarc cannot parse (headers with bare LF, a wrong Content-Length, a damaged gzip
+member) or in which it finds no record is read again by the lenient reader in `warc_lenient`, which
+recovers what it can and resynchronizes at the next gzip member after a damaged one; each skipped
+byte range is an error. When the HTTP Content-Type is missing or uninformative, the type is decided
+from WARC-Identified-Payload-Type or by sniffing the payload (`content_type`), and the document
+says which (`content_type_source`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from core.warc import lenient as warc_lenient
+from core.warc.content_type import SOURCE_WARC_RECORD, decide_content_type
 from core.io.remote import open_uri
 
 EXTRACTORS = ("resiliparse", "trafilatura")
@@ -128,7 +132,8 @@ def html_to_text(html: str, extractor: str) -> str:
 
 
 def _document(
-    *, record_id, url, date, warc_path, offset, snapshot, content_type, charset, text, extractor
+    *, record_id, url, date, warc_path, offset, snapshot, content_type, content_type_source,
+    charset, text, extractor,
 ) -> dict:
     return {
         "doc_id": record_id,
@@ -139,6 +144,8 @@ def _document(
         "warc_path": warc_path,
         "offset": offset,
         "content_type": content_type,
+        # how content_type was decided: http | warc_identified | sniffed | warc_record (WET)
+        "content_type_source": content_type_source,
         "charset": charset,
         "text": text,
         "n_chars": len(text),
@@ -172,8 +179,8 @@ def _record_to_event(
             return Skip("empty_text")
         return _document(
             record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
-            snapshot=snapshot, content_type="text/plain", charset=charset, text=text,
-            extractor="wet",
+            snapshot=snapshot, content_type="text/plain", content_type_source=SOURCE_WARC_RECORD,
+            charset=charset, text=text, extractor="wet",
         )
     if record_type != "response":
         return Skip(f"record_type.{record_type}")
@@ -181,9 +188,10 @@ def _record_to_event(
         return Skip("not_http")
     if http_status != 200:
         return Skip("http_status.non_200")
-    content_type = (http_content_type or headers.get("WARC-Identified-Payload-Type") or "").lower()
-    content_type = content_type.split(";")[0].strip()
-    if content_type not in HTML_TYPES:
+    decided = decide_content_type(
+        http_content_type, headers.get("WARC-Identified-Payload-Type"), payload
+    )
+    if decided.mime_type not in HTML_TYPES:
         return Skip("content_type.not_html")
     if len(payload) > config.max_payload_bytes:
         return Skip("payload_too_large")
@@ -196,53 +204,91 @@ def _record_to_event(
         return Skip("empty_text")
     return _document(
         record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
-        snapshot=snapshot, content_type=content_type, charset=charset, text=text,
-        extractor=config.extractor,
+        snapshot=snapshot, content_type=decided.mime_type, content_type_source=decided.source,
+        charset=charset, text=text, extractor=config.extractor,
     )
 
 
-_WANTED = WarcRecordType.response | WarcRecordType.conversion
+class StrictReaderGaveUp(Exception):
+    """fastwarc returned a record whose WARC headers it did not parse (bare-LF line ends)."""
+
+
+def _unparsed(record) -> bool:
+    """fastwarc reads a record with bare-LF headers as one `unknown` record swallowing the file."""
+    warc_type = record.headers.get("WARC-Type")
+    return warc_type is None or "\n" in warc_type
+
+
+def _consume(record) -> int:
+    """Skip the rest of a record's payload; the number of bytes skipped."""
+    if hasattr(record.reader, "consume"):
+        return record.reader.consume()
+    return len(record.reader.read())
+
+
+def _fastwarc_event(record, warc_path: str, snapshot: str, config: ExtractionConfig) -> Event:
+    """The event of one record fastwarc has parsed."""
+    record_type = str(record.record_type).split(".")[-1]
+    record_id = record.headers.get("WARC-Record-ID")
+    expected = record.content_length
+    if record_type not in ("response", "conversion"):
+        consumed = _consume(record)
+        if consumed < expected:
+            return ExtractionError(
+                record.stream_pos, record_id, "warc.truncated_record",
+                f"{record_type} record has {consumed} of {expected} bytes (truncated file?)",
+            )
+        return Skip(f"record_type.{record_type}")
+    payload = record.reader.read(config.max_payload_bytes + 1)
+    if len(payload) > config.max_payload_bytes:
+        _consume(record)
+    elif len(payload) < expected:
+        return ExtractionError(
+            record.stream_pos, record_id, "warc.truncated_record",
+            f"payload has {len(payload)} of {expected} bytes (truncated file?)",
+        )
+    http = record.http_headers if record.is_http else None
+    return _record_to_event(
+        record_type=record_type,
+        headers=record.headers,
+        http_status=http.status_code if http is not None else None,
+        http_content_type=record.http_content_type,
+        http_charset=record.http_charset,
+        payload=payload,
+        offset=record.stream_pos,
+        warc_path=warc_path,
+        snapshot=snapshot,
+        config=config,
+    )
 
 
 def _iter_fastwarc(
     stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set[str]
 ) -> Iterator[Event]:
-    """Records through fastwarc. Raises what fastwarc raises; the caller falls back on it."""
-    for record in ArchiveIterator(stream, parse_http=True, record_types=_WANTED | WarcRecordType.request
-                                  | WarcRecordType.metadata | WarcRecordType.warcinfo
-                                  | WarcRecordType.resource | WarcRecordType.revisit):
-        record_type = str(record.record_type).split(".")[-1]
-        record_id = record.headers.get("WARC-Record-ID")
-        if record_type not in ("response", "conversion"):
-            record.reader.consume() if hasattr(record.reader, "consume") else record.reader.read()
-            yield Skip(f"record_type.{record_type}")
-            continue
-        expected = record.content_length
-        payload = record.reader.read(config.max_payload_bytes + 1)
-        oversized = len(payload) > config.max_payload_bytes
-        if oversized:
-            record.reader.consume() if hasattr(record.reader, "consume") else record.reader.read()
-        elif len(payload) < expected:
-            seen.add(record_id)
-            yield ExtractionError(
-                record.stream_pos, record_id, "warc.truncated_record",
-                f"payload has {len(payload)} of {expected} bytes (truncated file?)",
-            )
-            continue
-        seen.add(record_id)
-        http = record.http_headers if record.is_http else None
-        yield _record_to_event(
-            record_type=record_type,
-            headers=record.headers,
-            http_status=http.status_code if http is not None else None,
-            http_content_type=record.http_content_type,
-            http_charset=record.http_charset,
-            payload=payload,
-            offset=record.stream_pos,
-            warc_path=warc_path,
-            snapshot=snapshot,
-            config=config,
-        )
+    """Records through fastwarc. Raises what fastwarc raises; the caller falls back on it.
+
+    Each record's event is held back until fastwarc has read the next record (or the end): zlib may
+    notice a damaged member only at its CRC check, after the record's bytes were handed out. When
+    fastwarc fails, the held record is not produced and is left to the lenient reader.
+    """
+    held: tuple[str | None, Event] | None = None
+    try:
+        for record in ArchiveIterator(stream, parse_http=True, record_types=WarcRecordType.any_type):
+            if _unparsed(record):
+                raise StrictReaderGaveUp(
+                    f"record at {record.stream_pos} has no parsed WARC-Type (bare-LF headers?)")
+            if held is not None:
+                yield held[1]
+            record_id = record.headers.get("WARC-Record-ID")
+            held = (record_id, _fastwarc_event(record, warc_path, snapshot, config))
+            if record_id:
+                seen.add(record_id)
+    except Exception:
+        if held is not None:
+            seen.discard(held[0])
+        raise
+    if held is not None:
+        yield held[1]
 
 
 def _iter_lenient(
@@ -252,12 +298,13 @@ def _iter_lenient(
     with opener() as stream:
         for item in warc_lenient.iter_records(stream, max_payload_bytes=config.max_payload_bytes):
             if isinstance(item, warc_lenient.LenientError):
-                yield ExtractionError(item.offset, None, item.reason, item.detail)
+                yield ExtractionError(item.offset, item.record_id, item.reason, item.detail)
                 continue
             record_id = item.headers.get("WARC-Record-ID")
             if record_id in seen:
                 continue
-            seen.add(record_id)
+            if record_id:
+                seen.add(record_id)
             if item.length_mismatch:
                 yield ExtractionError(
                     item.offset, record_id, "warc.content_length_mismatch",
@@ -289,8 +336,9 @@ def extract_file(
 ) -> Iterator[Event]:
     """All events of one WARC/WET file. Never raises for bad data: failures become events.
 
-    A missing or unreadable file gives one `file.*` error at offset -1. A file fastwarc rejects is
-    read again leniently; records already produced are not produced twice.
+    A missing or unreadable file gives one `file.*` error at offset -1. A file fastwarc rejects, or
+    in which it finds no record, is read again leniently (bare-LF headers, WARC/0.18, damaged gzip
+    members); records already produced are not produced twice.
     """
     seen: set[str] = set()
     try:
@@ -302,36 +350,31 @@ def extract_file(
         yield ExtractionError(-1, None, "file.unreadable", f"{type(exc).__name__}: {exc}")
         return
     n_records = 0
+    failure: Exception | None = None
     try:
         with stream:
             for event in _iter_fastwarc(stream, uri, snapshot, config, seen):
                 n_records += 1
                 yield event
     except Exception as exc:
-        position = _safe_tell(stream)
-        reason = "gzip.corrupt" if "ecompress" in str(exc) else "warc.parse_error"
-        yield ExtractionError(
-            position, None, reason,
-            f"{type(exc).__name__}: {exc} after {n_records} records; trying the lenient reader",
-        )
-        for event in _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen):
-            n_records += not isinstance(event, ExtractionError)
-            yield event
-        if n_records == 0:
-            yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
+        failure = exc
+    if failure is None and n_records:
         return
+    if failure is None and not _nonempty(uri, opener):
+        yield ExtractionError(0, None, "file.empty", "the file has no bytes")
+        return
+    if failure is not None:
+        reason = "gzip.corrupt" if "ecompress" in str(failure) else "warc.parse_error"
+        yield ExtractionError(
+            -1, None, reason,
+            f"{type(failure).__name__}: {failure} after {n_records} records; trying the lenient"
+            " reader",
+        )
+    for event in _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen):
+        n_records += not isinstance(event, ExtractionError)
+        yield event
     if n_records == 0:
-        if _nonempty(uri, opener):
-            yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
-        else:
-            yield ExtractionError(0, None, "file.empty", "the file has no bytes")
-
-
-def _safe_tell(stream) -> int:
-    try:
-        return int(stream.tell())
-    except Exception:
-        return -1
+        yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
 
 
 def _nonempty(uri: str, opener: Callable[[str], BinaryIO]) -> bool:

@@ -1,22 +1,30 @@
 """A tolerant WARC reader for files that a strict parser rejects.
 
-Used only after fastwarc has failed on a file. It accepts headers ending in bare LF, ignores a
-Content-Length that does not match (a record ends where the next `WARC/1.x` line starts), reads
-multi-member and single-member gzip and plain files, and stops with an error at the first corrupt
-or truncated gzip data, keeping every record read before it.
+Used only after fastwarc has failed on a file. It accepts headers ending in bare LF, the version
+lines of WARC 0.17, 0.18 (ClueWeb09), 1.0 and 1.1, ignores a Content-Length that does not match (a
+record ends where the next version line starts), and reads member-per-record gzip, whole-file gzip
+and plain files through `gzip_members`, which resynchronizes after a damaged gzip member.
 
-Offsets are positions in the decompressed stream (a strict reader gives compressed offsets).
+Offsets: a record that starts a gzip member gets the member's compressed offset (what fastwarc and
+Common Crawl's indexes give); a record in the middle of a member (a file gzipped as one member) or
+in an uncompressed file gets its offset in the decompressed data.
+
+Damage: the record being read when a damaged member (`gzip.corrupt_member`) or the end of a
+truncated file (`gzip.truncated`) interrupts it is dropped and named in the error, unless none of
+its bytes came from that member and its block has exactly its Content-Length (then it is whole).
 """
 from __future__ import annotations
 
-import gzip
-import io
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-_VERSION_LINES = (b"WARC/1.0", b"WARC/1.1")
+from core.warc.gzip_members import Chunk, DamagedRange, Piece, TruncatedMember, iter_pieces
+
+# WARC/0.17 and 0.18 are the drafts older crawls used (ClueWeb09 is WARC/0.18).
+_VERSION_LINES = (b"WARC/0.17", b"WARC/0.18", b"WARC/1.0", b"WARC/1.1")
 _MAX_HEADER_LINES = 512
+# A line longer than this is handed on in fragments (a fragment is never taken for a version line).
+_MAX_LINE_BYTES = 1 << 20
 
 
 @dataclass
@@ -42,14 +50,7 @@ class LenientError:
     offset: int
     reason: str
     detail: str
-
-
-def _decompressed(stream: BinaryIO) -> BinaryIO:
-    buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
-    magic = buffered.peek(2)[:2]
-    if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered, mode="rb")
-    return buffered
+    record_id: str | None = None
 
 
 def parse_header_block(lines: list[bytes]) -> dict:
@@ -130,50 +131,162 @@ def _finish(offset, header_lines, body_lines, body_size, max_payload_bytes) -> L
     return record
 
 
+@dataclass(frozen=True)
+class _Line:
+    data: bytes
+    offset: int  # the record offset if a record starts here (see the module docstring)
+    member_offset: int | None  # member of the line's last byte (None: uncompressed file)
+    line_start: bool = True  # False for the second and later fragments of an over-long line
+
+
+def _lines(pieces: Iterator[Piece]) -> Iterator[_Line | DamagedRange | TruncatedMember]:
+    """Lines (with their end) of the decompressed data; damage events pass through and cut a line."""
+    partial = bytearray()
+    partial_offset = 0
+    partial_is_start = True
+    decompressed = 0  # bytes of decompressed data so far (positions inside whole-file members)
+    member = None
+    for piece in pieces:
+        if not isinstance(piece, Chunk):
+            partial.clear()
+            partial_is_start = True
+            yield piece
+            continue
+        data, member = piece.data, piece.member_offset
+        base = piece.position if member is None else decompressed
+        at = 0
+        while at < len(data):
+            if not partial:
+                starts_member = member is not None and piece.position == 0 and at == 0
+                partial_offset = member if starts_member else base + at
+            newline = data.find(b"\n", at)
+            if newline < 0:
+                partial += data[at:]
+                break
+            partial += data[at:newline + 1]
+            yield _Line(bytes(partial), partial_offset, member, partial_is_start)
+            partial.clear()
+            partial_is_start = True
+            at = newline + 1
+        if len(partial) > _MAX_LINE_BYTES:
+            yield _Line(bytes(partial), partial_offset, member, partial_is_start)
+            partial.clear()
+            partial_is_start = False
+        decompressed += len(data)
+    if partial:
+        yield _Line(bytes(partial), partial_offset, member, partial_is_start)
+
+
+class _RecordAssembler:
+    """Collects lines into records: a version line starts one, a blank line ends its header."""
+
+    def __init__(self, max_payload_bytes: int):
+        self.max_payload_bytes = max_payload_bytes
+        self.offset: int | None = None  # None: not inside a record
+        self.header_lines: list[bytes] = []
+        self.body_lines: list[bytes] = []
+        self.body_size = 0
+        self.in_header = False
+        self.last_member: int | None = None  # member the open record's last line came from
+        # Records finished from one member: (member offset, count), to report on its damage.
+        self.finished_in: tuple[int | None, int] = (None, 0)
+
+    def feed(self, line: _Line) -> Iterator[LenientRecord | LenientError]:
+        is_version = (line.line_start and not self.in_header
+                      and line.data.rstrip(b"\r\n") in _VERSION_LINES)
+        if is_version:
+            if self.offset is not None:
+                yield self.finish()
+            self._start(line.offset)
+            self.last_member = line.member_offset
+            return
+        if self.offset is None:
+            return  # bytes before the first record
+        self.last_member = line.member_offset
+        if not self.in_header:
+            self.body_size += len(line.data)
+            if self.body_size <= self.max_payload_bytes:
+                self.body_lines.append(line.data)
+        elif line.data.strip() == b"":
+            self.in_header = False
+        elif len(self.header_lines) >= _MAX_HEADER_LINES:
+            yield LenientError(self.offset, "warc.header_too_long",
+                               f"more than {_MAX_HEADER_LINES} header lines")
+            self.offset = None
+            self.in_header = False
+        else:
+            self.header_lines.append(line.data)
+
+    def _start(self, offset: int) -> None:
+        self.offset, self.header_lines, self.body_lines = offset, [], []
+        self.body_size, self.in_header = 0, True
+
+    def finish(self) -> LenientRecord:
+        record = _finish(self.offset, self.header_lines, self.body_lines, self.body_size,
+                         self.max_payload_bytes)
+        self.offset = None
+        member, count = self.finished_in
+        self.finished_in = (member, count + 1) if member == self.last_member else (self.last_member, 1)
+        return record
+
+    def interrupted(self, member_offset: int | None, reason: str, error_offset: int, detail: str,
+                    head: bytes = b"") -> Iterator[LenientRecord | LenientError]:
+        """Damage or the end of the data at `member_offset`: keep the open record only if whole.
+
+        The error names the record that was lost: the open record when it is dropped, else the
+        one whose headers start the damaged member (`head`, what zlib could still decompress).
+        """
+        record_id = _record_id_in(head)
+        if self.offset is not None and not self.in_header:
+            record = self.finish()
+            untouched = self.last_member is None or self.last_member != member_offset
+            if untouched and not record.length_mismatch:
+                yield record
+            else:
+                record_id = record.headers.get("WARC-Record-ID")
+                detail += f"; the record at {record.offset} that it cut is dropped"
+        elif self.offset is not None:
+            record_id = parse_header_block(self.header_lines).get("WARC-Record-ID")
+            detail += f"; the record at {self.offset} that it cut is dropped"
+            self.offset = None
+        self.in_header = False
+        member, count = self.finished_in
+        if member is not None and member == member_offset and count:
+            detail += (f"; {count} records read before from this member are kept, but zlib checks"
+                       " a member only at its end, so those decoded after the damaged byte may"
+                       " carry wrong bytes")
+        yield LenientError(error_offset, reason, detail, record_id)
+
+
+def _record_id_in(head: bytes) -> str | None:
+    """WARC-Record-ID from the start of a record's bytes, if they hold its version line."""
+    lines = head.split(b"\n")
+    if len(lines) < 2 or lines[0].rstrip(b"\r") not in _VERSION_LINES:
+        return None
+    header: list[bytes] = []
+    for line in lines[1:-1]:  # the last piece may be cut short
+        if not line.strip():
+            break
+        header.append(line)
+    return parse_header_block(header).get("WARC-Record-ID")
+
+
 def iter_records(stream: BinaryIO, max_payload_bytes: int = 5_000_000
                  ) -> Iterator[LenientRecord | LenientError]:
-    """Records of a possibly malformed WARC stream, then at most one error where reading stopped."""
-    data = _decompressed(stream)
-    position = 0
-    offset = None
-    header_lines: list[bytes] = []
-    body_lines: list[bytes] = []
-    body_size = 0
-    in_header = False
-    try:
-        while True:
-            line = data.readline()
-            if not line:
-                break
-            line_start = position
-            position += len(line)
-            if line.rstrip(b"\r\n") in _VERSION_LINES and not in_header:
-                if offset is not None:
-                    yield _finish(offset, header_lines, body_lines, body_size, max_payload_bytes)
-                offset, header_lines, body_lines, body_size = line_start, [], [], 0
-                in_header = True
-                continue
-            if offset is None:
-                continue  # garbage before the first record
-            if in_header:
-                if line.strip() == b"":
-                    in_header = False
-                elif len(header_lines) >= _MAX_HEADER_LINES:
-                    in_header = False
-                    yield LenientError(offset, "warc.header_too_long",
-                                       f"more than {_MAX_HEADER_LINES} header lines")
-                    offset = None
-                else:
-                    header_lines.append(line)
-                continue
-            body_size += len(line)
-            if body_size <= max_payload_bytes:
-                body_lines.append(line)
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        reason = "gzip.truncated" if isinstance(exc, EOFError) else "gzip.corrupt"
-        # The record being read when the data broke off is incomplete: report it, do not keep it.
-        yield LenientError(offset if offset is not None else position, reason,
-                           f"{type(exc).__name__}: {exc} at decompressed byte {position}")
-        return
-    if offset is not None and not in_header:
-        yield _finish(offset, header_lines, body_lines, body_size, max_payload_bytes)
+    """Records of a possibly malformed or damaged WARC stream, with an error per damaged range."""
+    records = _RecordAssembler(max_payload_bytes)
+    for item in _lines(iter_pieces(stream)):
+        if isinstance(item, _Line):
+            yield from records.feed(item)
+        elif isinstance(item, DamagedRange):
+            yield from records.interrupted(item.start, "gzip.corrupt_member", item.start,
+                                           item.detail, item.head)
+        else:
+            yield from records.interrupted(item.offset, "gzip.truncated", item.offset,
+                                           item.detail)
+    if records.offset is not None and records.in_header:
+        yield LenientError(records.offset, "warc.truncated_record",
+                           "the data ends inside the record's header",
+                           parse_header_block(records.header_lines).get("WARC-Record-ID"))
+    elif records.offset is not None:
+        yield records.finish()
