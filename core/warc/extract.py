@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from core.warc import lenient as warc_lenient
+from core.warc.stream_tail import StreamTail
 from core.warc.content_type import SOURCE_WARC_RECORD, decide_content_type
 from core.io.remote import open_uri
 
@@ -262,8 +264,19 @@ def _fastwarc_event(record, warc_path: str, snapshot: str, config: ExtractionCon
     )
 
 
+@dataclass
+class _StrictPass:
+    """What the fastwarc pass did: events produced, why it stopped, its last record."""
+
+    n_events: int = 0
+    failure: BaseException | None = None
+    last_offset: int | None = None  # stream_pos of the last record produced
+    last_truncated: bool = False  # that record was already reported as truncated
+
+
 def _iter_fastwarc(
-    stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set[str]
+    stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set[str],
+    progress: _StrictPass,
 ) -> Iterator[Event]:
     """Records through fastwarc. Raises what fastwarc raises; the caller falls back on it.
 
@@ -271,32 +284,42 @@ def _iter_fastwarc(
     notice a damaged member only at its CRC check, after the record's bytes were handed out. When
     fastwarc fails, the held record is not produced and is left to the lenient reader.
     """
-    held: tuple[str | None, Event] | None = None
+    held: tuple[str | None, int, Event] | None = None
+
+    def release(item):
+        progress.last_offset = item[1]
+        progress.last_truncated = (isinstance(item[2], ExtractionError)
+                                   and item[2].reason == "warc.truncated_record")
+        progress.n_events += 1
+        return item[2]
+
     try:
         for record in ArchiveIterator(stream, parse_http=True, record_types=WarcRecordType.any_type):
             if _unparsed(record):
                 raise StrictReaderGaveUp(
                     f"record at {record.stream_pos} has no parsed WARC-Type (bare-LF headers?)")
             if held is not None:
-                yield held[1]
+                yield release(held)
             record_id = record.headers.get("WARC-Record-ID")
-            held = (record_id, _fastwarc_event(record, warc_path, snapshot, config))
+            held = (record_id, record.stream_pos,
+                    _fastwarc_event(record, warc_path, snapshot, config))
             if record_id:
                 seen.add(record_id)
-    except Exception:
+    except BaseException:
         if held is not None:
             seen.discard(held[0])
         raise
     if held is not None:
-        yield held[1]
+        yield release(held)
 
 
 def _iter_lenient(
     opener: Callable[[], BinaryIO], warc_path: str, snapshot: str, config: ExtractionConfig,
-    seen: set[str],
+    seen: set[str], start_offset: int = 0,
 ) -> Iterator[Event]:
     with opener() as stream:
-        for item in warc_lenient.iter_records(stream, max_payload_bytes=config.max_payload_bytes):
+        for item in warc_lenient.iter_records(stream, max_payload_bytes=config.max_payload_bytes,
+                                              start_offset=start_offset):
             if isinstance(item, warc_lenient.LenientError):
                 yield ExtractionError(item.offset, item.record_id, item.reason, item.detail)
                 continue
@@ -328,6 +351,34 @@ def _iter_lenient(
             )
 
 
+def _iter_strict_pass(
+    stream: BinaryIO, uri: str, snapshot: str, config: ExtractionConfig, seen: set[str],
+    progress: _StrictPass,
+) -> Iterator[Event]:
+    """The fastwarc pass; then what fastwarc silently left out at the end of a file.
+
+    fastwarc ends without an error when a file is cut inside the first bytes of a record (its gzip
+    header or WARC headers). So the end of the file, from the last record fastwarc produced on, is
+    read again leniently (from the bytes kept by `StreamTail`, no second read of the file):
+    records fastwarc did not produce come out, and so does the error saying where the file ends.
+    """
+    tail = StreamTail(stream)
+    try:
+        with stream:
+            yield from _iter_fastwarc(tail, uri, snapshot, config, seen, progress)
+    except BaseException as exc:
+        if not _is_reader_failure(exc):
+            raise
+        progress.failure = exc
+        return
+    if progress.last_offset is None or progress.last_truncated:
+        return
+    rest = tail.since(progress.last_offset)
+    if rest is not None:  # None: the last record is larger than the kept tail; not checked
+        yield from _iter_lenient(lambda: io.BytesIO(rest), uri, snapshot, config, seen,
+                                 start_offset=progress.last_offset)
+
+
 def extract_file(
     uri: str,
     snapshot: str,
@@ -349,32 +400,38 @@ def extract_file(
     except Exception as exc:  # permission, network after retries, bad URI scheme, ...
         yield ExtractionError(-1, None, "file.unreadable", f"{type(exc).__name__}: {exc}")
         return
-    n_records = 0
-    failure: Exception | None = None
-    try:
-        with stream:
-            for event in _iter_fastwarc(stream, uri, snapshot, config, seen):
-                n_records += 1
-                yield event
-    except Exception as exc:
-        failure = exc
-    if failure is None and n_records:
+    strict = _StrictPass()
+    yield from _iter_strict_pass(stream, uri, snapshot, config, seen, strict)
+    if strict.failure is None and strict.n_events:
         return
-    if failure is None and not _nonempty(uri, opener):
+    if strict.failure is None and not _nonempty(uri, opener):
         yield ExtractionError(0, None, "file.empty", "the file has no bytes")
         return
-    if failure is not None:
+    if strict.failure is not None:
+        failure = strict.failure
         reason = "gzip.corrupt" if "ecompress" in str(failure) else "warc.parse_error"
         yield ExtractionError(
             -1, None, reason,
-            f"{type(failure).__name__}: {failure} after {n_records} records; trying the lenient"
-            " reader",
+            f"{type(failure).__name__}: {failure} after {strict.n_events} records; trying the"
+            " lenient reader",
         )
-    for event in _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen):
-        n_records += not isinstance(event, ExtractionError)
-        yield event
+    n_records = strict.n_events
+    try:
+        for event in _iter_lenient(lambda: opener(uri), uri, snapshot, config, seen):
+            n_records += not isinstance(event, ExtractionError)
+            yield event
+    except Exception as exc:  # the stream itself fails (network after retries, I/O error)
+        yield ExtractionError(-1, None, "file.unreadable",
+                              f"{type(exc).__name__}: {exc} while reading leniently")
+        return
     if n_records == 0:
         yield ExtractionError(0, None, "warc.no_records", "no WARC record could be read")
+
+
+def _is_reader_failure(exc: BaseException) -> bool:
+    """Any Exception, and fastwarc's Rust panics: pyo3's PanicException derives from BaseException,
+    and fastwarc 2.0.1 panics when a stream that cannot seek (an HTTP stream) raises in a read."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _nonempty(uri: str, opener: Callable[[str], BinaryIO]) -> bool:

@@ -36,7 +36,8 @@ CHUNK_SIZE = 1 << 20  # at most this many decompressed bytes per Chunk (bounds a
 # Compressed bytes given to zlib at a time: zlib raises without returning what it decompressed in
 # the failing call, so small steps hand out the damaged record's headers (its id goes in the error).
 INFLATE_STEP = 16 << 10
-MAX_RETAINED = 64 << 20  # compressed bytes of one member kept for a rescan after damage
+MAX_RETAINED = 8 << 20  # compressed bytes of one member kept for a rescan after damage (a
+# Common Crawl member is at most about 1 MiB: payloads are truncated at 1 MiB)
 HEAD_BYTES = 4096  # decompressed bytes salvaged from a damaged member to name its record
 # A member's first five decompressed bytes need its header (10 bytes, more with optional fields)
 # and a few bytes of deflate data; a candidate needing more than this is not a record start.
@@ -72,10 +73,10 @@ Piece = Chunk | DamagedRange | TruncatedMember
 class _Window:
     """The stream's bytes from `base` on, read on demand; bytes before `base` are forgotten."""
 
-    def __init__(self, stream: BinaryIO, read_size: int):
+    def __init__(self, stream: BinaryIO, read_size: int, base: int = 0):
         self.stream = stream
         self.read_size = read_size
-        self.base = 0
+        self.base = base
         self.buf = bytearray()
         self.at_eof = False
 
@@ -276,7 +277,7 @@ def _first_record_start(window: _Window) -> tuple[int, bool] | None:
     The earliest of a gzip member starting a WARC record and a line starting with `WARC/`;
     returns (offset, is_gzip) or None when the data has neither.
     """
-    hit = window.find((GZIP_MAGIC, b"\nWARC/"), 0)
+    hit = window.find((GZIP_MAGIC, b"\nWARC/"), window.base)
     while hit is not None:
         offset, pattern = hit
         if pattern != GZIP_MAGIC:
@@ -288,20 +289,21 @@ def _first_record_start(window: _Window) -> tuple[int, bool] | None:
 
 
 def iter_pieces(stream: BinaryIO, read_size: int = READ_SIZE, chunk_size: int = CHUNK_SIZE,
-                max_retained: int = MAX_RETAINED) -> Iterator[Piece]:
+                max_retained: int = MAX_RETAINED, start_offset: int = 0) -> Iterator[Piece]:
     """Decompressed chunks of a gzip (member per record or whole-file) or uncompressed stream.
 
     A stream that starts with neither a gzip member nor `WARC/` is searched for its first record;
     skipped bytes before a first gzip member are reported as a `DamagedRange` (they are most
-    likely a member whose header is damaged).
+    likely a member whose header is damaged). `start_offset` is the file offset of the stream's
+    first byte, for a stream that starts inside a file; every offset reported includes it.
     """
-    window = _Window(stream, read_size)
-    head = window.get(0, len(WARC_START))
+    window = _Window(stream, read_size, start_offset)
+    head = window.get(start_offset, start_offset + len(WARC_START))
     if head.startswith(GZIP_MAGIC[:2]):
-        yield from _iter_members(window, 0, chunk_size, max_retained)
+        yield from _iter_members(window, start_offset, chunk_size, max_retained)
         return
     if head.startswith(WARC_START) or not head:
-        yield from _iter_plain(window, 0, chunk_size)
+        yield from _iter_plain(window, start_offset, chunk_size)
         return
     first = _first_record_start(window)
     if first is None:
@@ -310,7 +312,7 @@ def iter_pieces(stream: BinaryIO, read_size: int = READ_SIZE, chunk_size: int = 
     if not is_gzip:
         yield from _iter_plain(window, offset, chunk_size)
         return
-    yield DamagedRange(0, offset, f"compressed bytes [0, {offset}) skipped: they are not a gzip"
-                                  " member; reading starts at the first gzip member that starts"
-                                  " a WARC record")
+    yield DamagedRange(start_offset, offset,
+                       f"compressed bytes [{start_offset}, {offset}) skipped: they are not a gzip"
+                       " member; reading starts at the first gzip member that starts a WARC record")
     yield from _iter_members(window, offset, chunk_size, max_retained)

@@ -188,8 +188,8 @@ class _RecordAssembler:
         self.body_size = 0
         self.in_header = False
         self.last_member: int | None = None  # member the open record's last line came from
-        # Records finished from one member: (member offset, count), to report on its damage.
-        self.finished_in: tuple[int | None, int] = (None, 0)
+        # Records produced from one member: (member offset, count), to report on its damage.
+        self.produced_in: tuple[int | None, int] = (None, 0)
 
     def feed(self, line: _Line) -> Iterator[LenientRecord | LenientError]:
         is_version = (line.line_start and not self.in_header
@@ -221,40 +221,53 @@ class _RecordAssembler:
         self.offset, self.header_lines, self.body_lines = offset, [], []
         self.body_size, self.in_header = 0, True
 
+    def _record(self) -> LenientRecord:
+        return _finish(self.offset, self.header_lines, self.body_lines, self.body_size,
+                       self.max_payload_bytes)
+
     def finish(self) -> LenientRecord:
-        record = _finish(self.offset, self.header_lines, self.body_lines, self.body_size,
-                         self.max_payload_bytes)
+        """The open record, now complete."""
+        record = self._record()
         self.offset = None
-        member, count = self.finished_in
-        self.finished_in = (member, count + 1) if member == self.last_member else (self.last_member, 1)
+        member, count = self.produced_in
+        self.produced_in = ((member, count + 1) if member == self.last_member
+                            else (self.last_member, 1))
         return record
+
+    def _open_record_if_whole(self, member_offset: int | None) -> LenientRecord | None:
+        """The open record if none of it came from the member at `member_offset` and its block
+        has exactly its Content-Length; else None (the record is lost)."""
+        if self.offset is None or self.in_header:
+            return None
+        if self.last_member is not None and self.last_member == member_offset:
+            return None
+        record = self._record()
+        return None if record.length_mismatch else self.finish()
 
     def interrupted(self, member_offset: int | None, reason: str, error_offset: int, detail: str,
                     head: bytes = b"") -> Iterator[LenientRecord | LenientError]:
-        """Damage or the end of the data at `member_offset`: keep the open record only if whole.
+        """Damage, or the end of the data, in the member at `member_offset`.
 
         The error names the record that was lost: the open record when it is dropped, else the
-        one whose headers start the damaged member (`head`, what zlib could still decompress).
+        one whose headers start the damaged member (`head`, what zlib could still decompress)
+        when no record of that member was produced.
         """
-        record_id = _record_id_in(head)
-        if self.offset is not None and not self.in_header:
-            record = self.finish()
-            untouched = self.last_member is None or self.last_member != member_offset
-            if untouched and not record.length_mismatch:
-                yield record
-            else:
-                record_id = record.headers.get("WARC-Record-ID")
-                detail += f"; the record at {record.offset} that it cut is dropped"
+        whole = self._open_record_if_whole(member_offset)
+        record_id = None
+        if whole is not None:
+            yield whole
         elif self.offset is not None:
-            record_id = parse_header_block(self.header_lines).get("WARC-Record-ID")
+            record_id = (parse_header_block(self.header_lines).get("WARC-Record-ID")
+                         if self.in_header else self._record().headers.get("WARC-Record-ID"))
             detail += f"; the record at {self.offset} that it cut is dropped"
-            self.offset = None
-        self.in_header = False
-        member, count = self.finished_in
+        self.offset, self.in_header = None, False
+        member, count = self.produced_in
         if member is not None and member == member_offset and count:
             detail += (f"; {count} records read before from this member are kept, but zlib checks"
                        " a member only at its end, so those decoded after the damaged byte may"
                        " carry wrong bytes")
+        elif record_id is None:
+            record_id = _record_id_in(head)
         yield LenientError(error_offset, reason, detail, record_id)
 
 
@@ -271,11 +284,14 @@ def _record_id_in(head: bytes) -> str | None:
     return parse_header_block(header).get("WARC-Record-ID")
 
 
-def iter_records(stream: BinaryIO, max_payload_bytes: int = 5_000_000
+def iter_records(stream: BinaryIO, max_payload_bytes: int = 5_000_000, start_offset: int = 0
                  ) -> Iterator[LenientRecord | LenientError]:
-    """Records of a possibly malformed or damaged WARC stream, with an error per damaged range."""
+    """Records of a possibly malformed or damaged WARC stream, with an error per damaged range.
+
+    `start_offset`: the file offset of the stream's first byte (a stream that starts inside a file).
+    """
     records = _RecordAssembler(max_payload_bytes)
-    for item in _lines(iter_pieces(stream)):
+    for item in _lines(iter_pieces(stream, start_offset=start_offset)):
         if isinstance(item, _Line):
             yield from records.feed(item)
         elif isinstance(item, DamagedRange):
