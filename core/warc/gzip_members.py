@@ -15,10 +15,13 @@ Memory stays bounded for 1 GB files: the stream is read in blocks, each member i
 incrementally with a cap on each output chunk, and compressed bytes are kept only from the start of
 the current member (at most `max_retained` of them, needed to rescan after a damaged member).
 
-Limits, by construction of gzip: a file compressed as one gzip member for the whole file cannot be
-resynchronized; everything after the damage in that member is lost and reported as one range up to
-the end of the file. The same holds for damage that does not make zlib fail until the member's end
-(the CRC check): the whole member is reported, never a part of it.
+Limits, by construction of gzip:
+- A file compressed as one gzip member cannot be resynchronized: everything after the damage is
+  lost, reported as one range from the member's start to the end of the file.
+- zlib may notice damage only at the member's CRC check, at its end. With one record per member
+  nothing is lost by that (a record is handed on only when the next member has begun, see
+  `lenient`), but inside a member that holds many records, records decoded between the damaged
+  byte and the check can carry wrong bytes; the error says how many records that member gave.
 
 An uncompressed file is passed through as chunks with `member_offset=None`.
 """
@@ -215,11 +218,15 @@ def readable_head(window: _Window, offset: int, limit: int = HEAD_BYTES) -> byte
     return bytes(output[:limit])
 
 
-def _skip_padding(window: _Window, offset: int) -> int:
-    """Offset of the first byte that is not a NUL (gzip files may be padded with zeros)."""
-    while window.fill(offset + 1) and window.get(offset, offset + 1) == b"\x00":
-        offset += 1
-    return offset
+def _only_padding_left(window: _Window, offset: int) -> bool:
+    """True when nothing but NUL bytes follows `offset` (gzip files may be padded with zeros)."""
+    if window.get(offset, offset + 1) not in (b"", b"\x00"):
+        return False  # the usual case: the next member starts here
+    while window.fill(offset + 1):
+        if window.get(offset, window.end).lstrip(b"\x00"):
+            return False
+        offset = window.end
+    return True
 
 
 def _damage(window: _Window, start: int, why: str) -> tuple[DamagedRange, int | None]:
@@ -239,8 +246,7 @@ def _iter_members(window: _Window, start: int, chunk_size: int, max_retained: in
                   ) -> Iterator[Piece]:
     offset = start
     while True:
-        offset = _skip_padding(window, offset)
-        if not window.fill(offset + 1):
+        if _only_padding_left(window, offset):
             return
         try:
             end = yield from _inflate_member(window, offset, chunk_size, max_retained)
