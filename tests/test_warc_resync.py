@@ -261,3 +261,36 @@ def test_memory_stays_bounded_on_a_large_single_member():
         tracemalloc.stop()
     assert total == len(payload)
     assert peak < 8 << 20  # a few read blocks and chunks, not the file
+
+
+def test_records_without_an_id_are_neither_lost_nor_doubled(tmp_path, original):
+    """The end-of-file check and the lenient re-read recognize a record fastwarc produced by its
+    offset when it has no WARC-Record-ID."""
+    plain = gzip.decompress(original["data"])
+    lines = plain.split(b"\r\n")
+    no_ids = b"\r\n".join(line for line in lines if not line.startswith(b"WARC-Record-ID:"))
+    path = tmp_path / "no-ids.warc"
+    path.write_bytes(no_ids)
+    docs, errors, skips = split(list(extract_file(str(path), "S")))
+    assert not errors and len(docs) == 16 and {d["doc_id"] for d in docs} == {None}
+    assert skips == original["skips"]  # the last record (a request) is not counted twice
+    texts = sorted(d["text"] for d in docs)
+    assert texts == sorted(d["text"] for d in original["docs"].values())
+    # fastwarc gives up at the 20th record (bare-LF headers): the lenient reader produces the
+    # rest and nothing twice.
+    starts = [i for i in range(len(no_ids)) if no_ids.startswith(b"WARC/1.0\r\n", i)]
+    head_end = no_ids.index(b"\r\n\r\n", starts[20]) + 4
+    bare_lf = (no_ids[: starts[20]] + no_ids[starts[20]: head_end].replace(b"\r\n", b"\n")
+               + no_ids[head_end:])
+    mixed = tmp_path / "no-ids-lf.warc"
+    mixed.write_bytes(bare_lf)
+    docs, errors, skips = split(list(extract_file(str(mixed), "S")))
+    assert [e.reason for e in errors] == ["warc.parse_error"]
+    assert sorted(d["text"] for d in docs) == texts and skips == original["skips"]
+    # Cut the file inside the last record's headers: the end-of-file check reports it once.
+    last = no_ids.rindex(b"WARC/1.0\r\n")
+    cut = tmp_path / "no-ids-cut.warc"
+    cut.write_bytes(no_ids[: last + 40])
+    docs, errors, _ = split(list(extract_file(str(cut), "S")))
+    assert len(docs) == 16
+    assert [(e.reason, e.offset) for e in errors] == [("warc.truncated_record", last)]

@@ -264,6 +264,13 @@ def _fastwarc_event(record, warc_path: str, snapshot: str, config: ExtractionCon
     )
 
 
+def _produced_key(record_id: str | None, offset: int) -> object:
+    """How a record already produced is recognized when a file is read again: by its id, or by
+    its offset when it has none (offsets agree between the readers for member-per-record gzip
+    and uncompressed files)."""
+    return record_id if record_id else ("offset", offset)
+
+
 @dataclass
 class _StrictPass:
     """What the fastwarc pass did: events produced, why it stopped, its last record."""
@@ -275,7 +282,7 @@ class _StrictPass:
 
 
 def _iter_fastwarc(
-    stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set[str],
+    stream: BinaryIO, warc_path: str, snapshot: str, config: ExtractionConfig, seen: set,
     progress: _StrictPass,
 ) -> Iterator[Event]:
     """Records through fastwarc. Raises what fastwarc raises; the caller falls back on it.
@@ -284,7 +291,7 @@ def _iter_fastwarc(
     notice a damaged member only at its CRC check, after the record's bytes were handed out. When
     fastwarc fails, the held record is not produced and is left to the lenient reader.
     """
-    held: tuple[str | None, int, Event] | None = None
+    held: tuple[object, int, Event] | None = None
 
     def release(item):
         progress.last_offset = item[1]
@@ -300,11 +307,9 @@ def _iter_fastwarc(
                     f"record at {record.stream_pos} has no parsed WARC-Type (bare-LF headers?)")
             if held is not None:
                 yield release(held)
-            record_id = record.headers.get("WARC-Record-ID")
-            held = (record_id, record.stream_pos,
-                    _fastwarc_event(record, warc_path, snapshot, config))
-            if record_id:
-                seen.add(record_id)
+            key = _produced_key(record.headers.get("WARC-Record-ID"), record.stream_pos)
+            held = (key, record.stream_pos, _fastwarc_event(record, warc_path, snapshot, config))
+            seen.add(key)
     except BaseException:
         if held is not None:
             seen.discard(held[0])
@@ -315,7 +320,7 @@ def _iter_fastwarc(
 
 def _iter_lenient(
     opener: Callable[[], BinaryIO], warc_path: str, snapshot: str, config: ExtractionConfig,
-    seen: set[str], start_offset: int = 0,
+    seen: set, start_offset: int = 0,
 ) -> Iterator[Event]:
     with opener() as stream:
         for item in warc_lenient.iter_records(stream, max_payload_bytes=config.max_payload_bytes,
@@ -324,10 +329,10 @@ def _iter_lenient(
                 yield ExtractionError(item.offset, item.record_id, item.reason, item.detail)
                 continue
             record_id = item.headers.get("WARC-Record-ID")
-            if record_id in seen:
+            key = _produced_key(record_id, item.offset)
+            if key in seen:
                 continue
-            if record_id:
-                seen.add(record_id)
+            seen.add(key)
             if item.length_mismatch:
                 yield ExtractionError(
                     item.offset, record_id, "warc.content_length_mismatch",
@@ -352,7 +357,7 @@ def _iter_lenient(
 
 
 def _iter_strict_pass(
-    stream: BinaryIO, uri: str, snapshot: str, config: ExtractionConfig, seen: set[str],
+    stream: BinaryIO, uri: str, snapshot: str, config: ExtractionConfig, seen: set,
     progress: _StrictPass,
 ) -> Iterator[Event]:
     """The fastwarc pass; then what fastwarc silently left out at the end of a file.
@@ -391,7 +396,7 @@ def extract_file(
     in which it finds no record, is read again leniently (bare-LF headers, WARC/0.18, damaged gzip
     members); records already produced are not produced twice.
     """
-    seen: set[str] = set()
+    seen: set = set()
     try:
         stream = opener(uri)
     except FileNotFoundError as exc:
