@@ -188,7 +188,8 @@ def test_clueweb09_style_warc_0_18_gives_sniffed_documents(tmp_path, newline, st
     path.write_bytes(clueweb_warc(newline))
     docs, errors, skips = _split(list(extract_file(str(path), "S")))
     assert [d["url"] for d in docs] == [url for url, _ in CLUEWEB_PAGES[:2]]
-    assert {(d["content_type"], d["content_type_source"]) for d in docs} == {("text/html", "sniffed")}
+    assert {(d["content_type"], d["content_type_source"]) for d in docs} == {
+        ("text/html", "sniffed")}
     assert "river" in docs[0]["text"] and "harbour" in docs[1]["text"]
     assert sorted(skips) == ["content_type.not_html", "record_type.warcinfo"]
     # With CRLF fastwarc reads WARC/0.18 itself; with bare LF it swallows the file as one

@@ -132,15 +132,18 @@ def test_damage_in_the_last_member(tmp_path, original):
 
 
 def test_two_damaged_members(tmp_path, original):
-    first, second = response_member(original, 0), response_member(original, 9)
-    (a_start, a_end), (b_start, b_end) = member_range(original, first), member_range(original, second)
+    a_start, a_end = member_range(original, response_member(original, 0))
+    b_start, b_end = member_range(original, response_member(original, 9))
     data = damaged(damaged(original["data"], a_start + 500), b_start + 300)
     docs, errors, _ = run(tmp_path, data)
     assert_recovered_exactly(original, docs, [original["offsets"][a_start],
                                               original["offsets"][b_start]])
-    ranges = [(e.offset, e.record_id) for e in corrupt_member_errors(errors)]
-    assert ranges == [(a_start, original["offsets"][a_start]),
-                      (b_start, original["offsets"][b_start])]
+    ranges = [(e.offset, e.record_id, e.detail.split(":")[0])
+              for e in corrupt_member_errors(errors)]
+    assert ranges == [
+        (a_start, original["offsets"][a_start], f"compressed bytes [{a_start}, {a_end}) skipped"),
+        (b_start, original["offsets"][b_start], f"compressed bytes [{b_start}, {b_end}) skipped"),
+    ]
 
 
 def test_garbage_with_one_valid_member_in_the_middle(tmp_path, original):

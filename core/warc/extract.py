@@ -301,7 +301,8 @@ def _iter_fastwarc(
         return item[2]
 
     try:
-        for record in ArchiveIterator(stream, parse_http=True, record_types=WarcRecordType.any_type):
+        records = ArchiveIterator(stream, parse_http=True, record_types=WarcRecordType.any_type)
+        for record in records:
             if _unparsed(record):
                 raise StrictReaderGaveUp(
                     f"record at {record.stream_pos} has no parsed WARC-Type (bare-LF headers?)")

@@ -185,7 +185,8 @@ def starts_warc_record(window: _Window, offset: int) -> bool:
             fed_to += len(block)
             output += inflater.decompress(block, len(WARC_START) - len(output))
             while inflater.unconsumed_tail and len(output) < len(WARC_START):
-                output += inflater.decompress(inflater.unconsumed_tail, len(WARC_START) - len(output))
+                missing = len(WARC_START) - len(output)
+                output += inflater.decompress(inflater.unconsumed_tail, missing)
     except zlib.error:
         return False
     return output.startswith(WARC_START)

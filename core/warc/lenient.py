@@ -151,7 +151,8 @@ class _LenientReader:
 
     def record(self, raw: RawRecord) -> LenientRecord:
         member, count = self.produced_in
-        self.produced_in = (member, count + 1) if member == raw.last_member else (raw.last_member, 1)
+        same = member == raw.last_member
+        self.produced_in = (member, count + 1) if same else (raw.last_member, 1)
         return _finish(raw.offset, raw.header_lines, raw.body_parts, raw.body_size,
                        self.max_payload_bytes)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import BinaryIO
 
-# Covers the last record of a Common Crawl file (payloads are truncated at 1 MiB) with room to spare.
+# Covers the last record of a Common Crawl file (payloads are truncated at 1 MiB), with room.
 KEEP_BYTES = 4 << 20
 
 
