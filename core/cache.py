@@ -42,6 +42,7 @@ def build_atomically(dest: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is read by every worker
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -35,7 +35,7 @@ import tarfile
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import xxhash
@@ -51,6 +51,7 @@ DATATROVE_WORD_FILES = {
 # Part of every cache key: a change to hashing or parsing must never reuse an old file.
 HASH_FORMAT = "xxh3_64/utf-8/strip/v1"
 _NON_ALNUM = re.compile(r"[^a-zA-Z0-9]+")
+KeyOf = Callable[[str], "str | None"]  # a named normalization of list entries (its name keys the cache)
 
 
 # ----------------------------------------------------------------------------- where lists are
@@ -217,17 +218,20 @@ class HashedSet:
         return self.contains_hashes(hash_strings(texts))
 
 
-def cache_path(source: ListSource, directory: Path) -> Path:
-    """`<directory>/<list name>-<key>.npy`; the key hashes the format and the source's content."""
-    key = xxhash.xxh3_128_hexdigest(f"{HASH_FORMAT}\n{source.digest()}".encode())
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.member or Path(source.path).name)
+def cache_path(source: ListSource, directory: Path, key_of: KeyOf | None = None) -> Path:
+    """`<directory>/<list name>[.<key_of>]-<key>.npy`; the key hashes the format, the
+    normalization's name and the source's content."""
+    rule = f".{key_of.__name__}" if key_of else ""
+    key = xxhash.xxh3_128_hexdigest(f"{HASH_FORMAT}{rule}\n{source.digest()}".encode())
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", (source.member or Path(source.path).name) + rule)
     return directory / f"{name}-{key}.npy"
 
 
-def cached_hashes(source: ListSource, directory: Path) -> np.ndarray:
-    """The sorted hashes of a list's entries, memory-mapped from the cache, built there first if
-    missing or unreadable (atomically: concurrent builders are safe)."""
-    path = cache_path(source, directory)
+def cached_hashes(source: ListSource, directory: Path, key_of: KeyOf | None = None) -> np.ndarray:
+    """The sorted hashes of a list's entries (passed through `key_of` if given; entries it maps to
+    None are left out), memory-mapped from the cache, built there first if missing or unreadable
+    (atomically: concurrent builders are safe)."""
+    path = cache_path(source, directory, key_of)
     if path.is_file():
         try:
             return _load(path)
@@ -235,7 +239,7 @@ def cached_hashes(source: ListSource, directory: Path) -> np.ndarray:
             pass
 
     def write(tmp: Path) -> None:
-        chunks = [hash_strings(entries) for entries in list_entries(source)]
+        chunks = [hash_strings(_keys(entries, key_of)) for entries in list_entries(source)]
         hashes = sorted_unique(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint64))
         with open(tmp, "wb") as f:
             np.save(f, hashes)
@@ -251,6 +255,12 @@ def _load(path: Path) -> np.ndarray:
     return table
 
 
-def cached_hashed_set(sources: Iterable[ListSource], directory: Path) -> HashedSet:
+def _keys(entries: list[str], key_of: KeyOf | None) -> Iterable[str]:
+    if key_of is None:
+        return entries
+    return [key for key in map(key_of, entries) if key]
+
+
+def cached_hashed_set(sources: Iterable[ListSource], directory: Path, key_of: KeyOf | None = None) -> HashedSet:
     """The HashedSet of every entry of `sources` (no sources: empty, nothing cached)."""
-    return HashedSet(*(cached_hashes(source, directory) for source in sources))
+    return HashedSet(*(cached_hashes(source, directory, key_of) for source in sources))
