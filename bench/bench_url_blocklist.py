@@ -4,7 +4,7 @@ URLFilter.
 Each measurement runs in a fresh Python process (so RSS is that of a new executor):
 - cold: build the hashed lists into an empty cache (`REFINERY_CACHE` = a temporary dir) and load;
 - warm: memory-map the lists built by the cold run;
-- datatrove: `URLFilter().download_data()` (extracts the archive, builds Python sets);
+- datatrove: `URLFilter().download_data()` (cold: extracts the archive; both: builds Python sets);
 - lookups: URLs per second of `url_decisions` (batches of 1,000) and of datatrove's `filter`, on the
   URLs of the real Common Crawl fixtures (repeated), with the ratio.
 RSS comes from /proc/self/status: RssAnon is private to the process, RssFile is file pages mapped
@@ -76,30 +76,33 @@ def _offline_datatrove_filter(assets_dir: str):
 
 # ----------------------------------------------------------------------------- child processes
 def child_load(_args) -> dict:
-    """Load (cold: build) the default lists; memory before, after, and after 1M random lookups."""
+    """Load (cold: build) the default lists; memory after imports, after loading, and after 1M
+    random lookups (which touch most pages of the 35 MB domain array)."""
     import numpy as np
 
-    before = memory_mib()
-    start = time.perf_counter()
     from core.filters.url_filter import UrlFilterParams, load_blocklist
 
+    imported = memory_mib()
+    start = time.perf_counter()
     blocklist = load_blocklist(UrlFilterParams())
     seconds = time.perf_counter() - start
-    after = memory_mib()
+    loaded = memory_mib()
     probes = np.random.default_rng(0).integers(0, 2**63, 1_000_000, dtype=np.uint64)
-    blocklist.domains.contains_hashes(probes)  # touches most pages of the 36 MB domain array
+    probes_mib = probes.nbytes / 2**20
+    blocklist.domains.contains_hashes(probes)
     touched = memory_mib()
-    return {"seconds": round(seconds, 2), "rss_before": before, "rss_after_load": after,
-            "rss_after_1M_lookups": touched}
+    return {"seconds": round(seconds, 2), "rss_after_imports": imported, "rss_after_load": loaded,
+            "rss_after_1M_lookups": touched, "probe_arrays_mib": round(3 * probes_mib, 1)}
 
 
 def child_datatrove(args) -> dict:
-    before = memory_mib()
-    start = time.perf_counter()
+    """datatrove's URLFilter: extract the archive (first child only) and build its Python sets."""
     flt = _offline_datatrove_filter(args.assets_dir)
+    imported = memory_mib()
+    start = time.perf_counter()
     flt.download_data()
-    return {"seconds": round(time.perf_counter() - start, 2), "rss_before": before, "rss_after_load": memory_mib(),
-            "n_domains": len(flt.block_listed_domains)}
+    return {"seconds": round(time.perf_counter() - start, 2), "rss_after_imports": imported,
+            "rss_after_load": memory_mib(), "n_domains": len(flt.block_listed_domains)}
 
 
 def child_lookups(args) -> dict:
@@ -157,7 +160,8 @@ def main() -> None:
         result["warm_load"] = run_child("load", env, args)
         result["cache_files_mib"] = {p.name: round(p.stat().st_size / 2**20, 1)
                                      for p in sorted((Path(tmp) / "cache" / "url-blocklists").iterdir())}
-        result["datatrove_load"] = run_child("datatrove", env, args)
+        result["datatrove_cold_load"] = run_child("datatrove", env, args)
+        result["datatrove_warm_load"] = run_child("datatrove", env, args)
         result["lookups"] = run_child("lookups", env, args)
         result["loadavg_end"] = os.getloadavg()
     emit_result(result, args.json)

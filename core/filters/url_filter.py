@@ -94,6 +94,20 @@ class UrlFilterParams:
             raise ValueError(f"url_rule {self.url_rule!r}: expected one of {URL_RULES}")
 
 
+class SubwordMatcher:
+    """Whether any listed subword occurs in a text: an Aho-Corasick automaton (pyahocorasick, as
+    datatrove; one pass over the text, ~4x faster than a regex trie of the 133 subwords)."""
+
+    def __init__(self, words: frozenset[str]):
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for index, word in enumerate(sorted(words)):
+            self.automaton.add_word(word, index)
+        self.automaton.make_automaton()
+
+    def found_in(self, text: str) -> bool:
+        return next(self.automaton.iter(text), None) is not None
+
+
 @dataclass(frozen=True)
 class UrlBlocklist:
     domains: HashedSet
@@ -128,20 +142,6 @@ def _load_blocklist(params: UrlFilterParams, directory: Path) -> UrlBlocklist:
         soft_words=word_list(sources["soft_words"]),
         subwords=SubwordMatcher(subwords) if subwords else None,
     )
-
-
-class SubwordMatcher:
-    """Whether any listed subword occurs in a text: an Aho-Corasick automaton (pyahocorasick, as
-    datatrove; one pass over the text, ~4x faster than a regex trie of the 133 subwords)."""
-
-    def __init__(self, words: frozenset[str]):
-        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for index, word in enumerate(sorted(words)):
-            self.automaton.add_word(word, index)
-        self.automaton.make_automaton()
-
-    def found_in(self, text: str) -> bool:
-        return next(self.automaton.iter(text), None) is not None
 
 
 # ----------------------------------------------------------------------------- host candidates
