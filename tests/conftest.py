@@ -25,14 +25,21 @@ def pytest_sessionstart(session):
         )
 
 
+TEST_SPARK_SETTINGS = dict(master="local[2]", shuffle_partitions=4, driver_memory="2g")
+
+
 @pytest.fixture(scope="session")
 def spark():
-    """The one SparkSession of the test run (Delta configured, 2 shuffle partitions)."""
-    from spark_jobs.session import get_spark, stop_spark
+    """The one SparkSession of the test run (Delta configured, local[2], 4 shuffle partitions).
 
-    session = get_spark(master="local[2]", shuffle_partitions=4, driver_memory="2g")
+    Dagster runs in tests share it: a SparkResource whose settings are unset (or equal to these)
+    reuses the running session and does not stop it.
+    """
+    from spark_jobs.session import SparkSettings, close_session, open_session
+
+    session, created = open_session(SparkSettings(**TEST_SPARK_SETTINGS))
     yield session
-    stop_spark()
+    close_session(session, created)
 
 
 @pytest.fixture
