@@ -1,6 +1,7 @@
 """Shared fixtures: one SparkSession for the whole test run, paths to the real Common Crawl samples."""
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -15,6 +16,21 @@ WET_REPAIRED = COMMONCRAWL / "CC-MAIN-2016-50__sparkwarc_sample.repaired.warc.we
 WET_LF_ONLY = COMMONCRAWL / "CC-MAIN-2016-50__sparkwarc_sample.ORIGINAL-LF.warc.wet.gz"
 WHIRLWIND_WARC = COMMONCRAWL / "CC-MAIN-2024-22__whirlwind.warc.gz"
 WHIRLWIND_WET = COMMONCRAWL / "CC-MAIN-2024-22__whirlwind.warc.wet.gz"
+
+
+def make_mirror(root: Path, crawl: str, files: list[Path], kind: str = "warc") -> Path:
+    """A local mirror in Common Crawl's layout whose files link to the shared fixtures, listed in
+    the order given (so `selection: first` takes them in that order)."""
+    listing = []
+    for i, source in enumerate(files):
+        relative = f"crawl-data/{crawl}/segments/0/{kind}/file-{i:05d}-{source.name}"
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(source)
+        listing.append(relative)
+    (root / f"crawl-data/{crawl}/{kind}.paths.gz").write_bytes(
+        gzip.compress(("\n".join(listing) + "\n").encode()))
+    return root
 
 
 def pytest_sessionstart(session):
