@@ -1,8 +1,9 @@
 """Bronze extraction on Spark: WARC/WET files in, `bronze/documents` and `bronze/errors` out.
 
 Files the manifest no longer lists (after a smaller re-selection with `reset`) lose their rows in
-the same commit that writes the processed files (`unlisted_paths`, `retire=`), so the bronze
-partition always holds exactly the manifest's files and a failed run leaves the tables as they were.
+the same Delta commit that writes the processed files (`unlisted_paths`, `retire=`), so the bronze
+partition holds exactly the manifest's files, and a run that fails before writing leaves both the
+stale rows and the manifest's counts as they were (the balance check still agrees).
 
 One file per Spark task: a `range(n, numPartitions=n)` frame carries file indexes, and each task
 streams its file from its URI (never `binaryFiles`, which would hold a 1 GB file in memory) through
