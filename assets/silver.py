@@ -72,7 +72,8 @@ def funnel_markdown(result) -> str:
     group_name="silver",
     kinds={"spark", "delta"},
     pool="spark",
-    check_specs=[AssetCheckSpec("silver_counts_balance", asset="silver_documents")],
+    # Blocking: dedup must not run on a silver partition that does not account for all of bronze.
+    check_specs=[AssetCheckSpec("silver_counts_balance", asset="silver_documents", blocking=True)],
     description="Documents kept by URL, language, Gopher, C4 and FineWeb filters with PII "
                 "scrubbed (Delta `silver/documents`); every drop in `silver/rejects` with its reason.",
 )

@@ -70,13 +70,14 @@ def run_config_for(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from orchestration.definitions import defs
+    """Materialize every asset of one crawl in this process: one SparkSession for the whole run."""
+    from orchestration.definitions import build_definitions
     from resources.partitions import add_crawls
 
     crawl = validate_crawl_id(args.crawl)
     instance = _instance()
     add_crawls(instance, [crawl])
-    job = defs.resolve_job_def("crawl_pipeline")
+    job = build_definitions().resolve_job_def("crawl_pipeline")
     started = time.monotonic()
     print(f"materializing {crawl} (dagster home {os.environ['DAGSTER_HOME']})", flush=True)
     result = job.execute_in_process(

@@ -43,8 +43,8 @@ class ExtractionConfig:
     # Payloads above this are skipped and counted (Common Crawl truncates at 1 MiB anyway:
     # WARC-Truncated: length), so this only guards against pathological records.
     max_payload_bytes: int = 5_000_000
-    # Trafilatura's per-document timeout in FineWeb is 1 s; trafilatura has no hard timeout of its
-    # own, so this is applied as a soft limit through favour_precision and no comments.
+    # trafilatura only: datatrove's Trafilatura(favour_precision=True) in examples/fineweb.py. (FineWeb
+    # also stops trafilatura after 1 s per document; that timeout is not implemented here.)
     trafilatura_favor_precision: bool = True
 
     def __post_init__(self) -> None:
@@ -110,14 +110,17 @@ def decode_html(payload: bytes, declared_charset: str | None) -> tuple[str, str]
     return bytes_to_str(payload, charset, errors="replace"), charset
 
 
-def html_to_text(html: str, extractor: str) -> str:
-    """Main-content text of an HTML page, paragraphs on their own lines."""
+def html_to_text(html: str, extractor: str, favor_precision: bool = True) -> str:
+    """Main-content text of an HTML page, paragraphs on their own lines.
+
+    `favor_precision` is trafilatura's (keep less, but less boilerplate); resiliparse ignores it.
+    """
     if extractor == "trafilatura":
         import trafilatura  # imported lazily: slow to import and only used when selected
 
-        # FineWeb's settings: favour_precision, deduplicate, no comments (datatrove Trafilatura).
+        # FineWeb's settings: deduplicate, no comments (datatrove Trafilatura).
         text = trafilatura.extract(
-            html, favor_precision=True, include_comments=False, deduplicate=True
+            html, favor_precision=favor_precision, include_comments=False, deduplicate=True
         )
         return text or ""
     return extract_plain_text(
@@ -199,7 +202,7 @@ def _record_to_event(
         return Skip("payload_too_large")
     html, charset = decode_html(payload, http_charset)
     try:
-        text = html_to_text(html, config.extractor).strip()
+        text = html_to_text(html, config.extractor, config.trafilatura_favor_precision).strip()
     except Exception as exc:  # a parser failure on one page must not fail the file
         return ExtractionError(offset, record_id, "extract.failed", f"{type(exc).__name__}: {exc}")
     if not text:
