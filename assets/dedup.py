@@ -21,7 +21,7 @@ from spark_jobs.dedup.job import DedupConfig, balance_ok, dedup_balance, run_ded
 from spark_jobs.progress import report_progress
 
 _DEFAULTS = DedupConfig()
-VerifyMethod = Literal["minhash", "exact"]  # spark_jobs.dedup.job.VERIFY_METHODS (a test checks)
+VerifyMethod = Literal["minhash", "exact"]  # spark_jobs.dedup.config.VERIFY_METHODS (a test checks)
 
 
 class DedupAssetConfig(Config):

@@ -63,3 +63,22 @@ def lake_root(tmp_path) -> str:
     root = tmp_path / "lake"
     root.mkdir()
     return str(root)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """The one local Ray instance of the test run (2 CPUs, a small object store, no dashboard).
+
+    Dagster runs in tests share it: a RayResource finds Ray initialized and neither restarts nor
+    shuts it down.
+    """
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=400 * 1024 * 1024,
+                 log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield ray
+    if started:
+        ray.shutdown()

@@ -13,7 +13,7 @@ from assets.silver import SilverConfig
 from core.filters.chain import ChainConfig
 from core.io.listing import KINDS, SELECTION_MODES, Selection
 from core.warc.extract import EXTRACTORS, ExtractionConfig
-from spark_jobs.dedup.job import VERIFY_METHODS, DedupConfig
+from spark_jobs.dedup.config import VERIFY_METHODS, DedupConfig
 
 
 def _choices(config_class, field: str) -> tuple:
