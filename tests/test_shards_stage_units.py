@@ -303,3 +303,13 @@ def test_combining_refuses_what_cannot_be_blended(lake_root, tmp_path):
     os.remove(rows[0]["path"] + ".bin")
     with pytest.raises(ValueError, match="missing"):
         combine_shards(lake_root)
+
+
+def test_a_text_spelling_the_end_token_stays_text():
+    tok = ShardTokenizer(train_tokenizer().to_str(), TokenizerParams(eos=EOS))
+    text = f"quoted {EOS} inside"
+    ids = tok.encode_batch([text]).ids
+    assert ids.tolist().count(tok.eos_id) == 1 and ids[-1] == tok.eos_id  # only the appended one
+    assert tok.decode(ids[:-1]) == text
+    as_token = ShardTokenizer(train_tokenizer().to_str(), TokenizerParams(eos=EOS, split_special_tokens=False))
+    assert as_token.encode_batch([text]).ids.tolist().count(tok.eos_id) == 2

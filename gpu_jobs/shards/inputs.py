@@ -57,6 +57,8 @@ def require_partition(lake_uri: str, table: str, crawl: str, why: str) -> str:
 
 def resolve_inputs(lake_uri: str, crawl: str, config: ShardStageConfig) -> StageInputs:
     dedup_uri = require_partition(lake_uri, DEDUP_DOCUMENTS, crawl, "the crawl's documents")
+    if config.order == "related":  # read after tokenization; checked now, before any work
+        require_partition(lake_uri, DEDUP_SIGNATURES, crawl, "order=related")
     scores = None
     if config.needs_scores:
         scores_uri = require_partition(lake_uri, SCORES_PRESELECT, crawl, f"selection={config.selection}")
