@@ -5,7 +5,7 @@ growing corpus sizes.
 
     # texts: real pages of the Debian documentation packages (bench/README.md), extracted once into
     # bench/out/shards/texts.parquet; the tokenizer: the embedded SmolLM2 one (converted once)
-    .venv/bin/python bench/bench_shards.py [--sizes 2500,5000,10000] [--compare-size 5000] [--repeat 2]
+    .venv/bin/python bench/bench_shards.py [--sizes 2500,5000,10000] [--compare-size 10000] [--repeat 2]
 
 Each measurement runs in its own process: `--mode raw` tokenizes the texts with `encode_batch_fast`
 and `encode_batch` on one thread (TOKENIZERS_PARALLELISM=false) and with `encode_batch_fast` on
@@ -208,7 +208,7 @@ def in_subprocess(args: argparse.Namespace, mode: str, size: int) -> dict:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2500,5000,10000", help="documents per memory point")
-    parser.add_argument("--compare-size", type=int, default=5000, help="documents of the speed comparison")
+    parser.add_argument("--compare-size", type=int, default=10000, help="documents of the speed comparison")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of the speed comparison")
     parser.add_argument("--texts", type=Path, default=OUT / "texts.parquet")
     parser.add_argument("--cpus", type=int, default=os.cpu_count())

@@ -5,6 +5,7 @@ a rerun after a simulated interruption, the In-Context Pretraining order, the bl
 and the errors for missing inputs."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -300,6 +301,19 @@ def test_the_blend_of_both_crawls_lists_every_shard_with_its_tokens(lake, crawl_
     lines = Path(meta["data_args"]).read_text().splitlines()
     assert [line.split(" ") for line in lines] == [[str(row["n_tokens"]), row["path"]] for row in manifests]
     assert meta["total_tokens"] == sum(row["n_tokens"] for row in manifests)
+
+
+def test_refinery_combine_shards_weighs_crawls(lake, crawl_a, crawl_b, monkeypatch, tmp_path, capsys):
+    from orchestration.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    monkeypatch.setenv("REFINERY_LAKE_ROOT", lake["root"])
+    assert main(["combine-shards", "--name", "cli", "--crawls", CRAWL_A, CRAWL_B, "--weight", f"{CRAWL_B}=0.5"]) == 0
+    assert "combined_shards:" in capsys.readouterr().out
+    blend = json.loads((Path(lake["root"]) / "shards/combined/cli/blend.json").read_text())
+    assert {crawl: c["weight"] for crawl, c in blend["crawls"].items()} == {CRAWL_A: 1.0, CRAWL_B: 0.5}
+    assert main(["combine-shards", "--weight", f"{CRAWL_B}=heavy"]) == 2
+    assert main(["combine-shards", "--crawls", "CC-MAIN-2099-01"]) == 1
 
 
 def test_missing_inputs_are_errors_that_name_the_table(tmp_path, ray_session):

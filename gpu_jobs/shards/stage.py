@@ -137,9 +137,10 @@ def tokenize_documents(inputs: StageInputs, crawl: str, location: str, tokenizer
     return Tokenized(narrow, blocks, block_of_row, row_in_block)
 
 
-def with_unrefined(narrow: pa.Table, documents: pa.Table) -> pa.Table:
-    """The narrow table plus a `mixing.not_refined` row for each crawl document it lacks."""
-    rows = DocIndex(narrow.column("doc_id"), name="refined/documents").rows(documents.column("doc_id"))
+def with_unrefined(narrow: pa.Table, index: DocIndex, documents: pa.Table) -> pa.Table:
+    """The narrow table (indexed by `index`) plus a `mixing.not_refined` row for each crawl document
+    it lacks."""
+    rows = index.rows(documents.column("doc_id"))
     missing = documents.column("doc_id").filter(pa.array(rows < 0))
     n = len(missing)
     extra = pa.table({
@@ -233,7 +234,7 @@ def run_training_shards(lake_uri: str, crawl: str, config: ShardStageConfig,
     seconds["tokenize"] = time.monotonic() - started
 
     narrow = tokenized.narrow
-    DocIndex(narrow.column("doc_id"), name=inputs.wide_table)  # one row per document, or an error
+    index = DocIndex(narrow.column("doc_id"), name=inputs.wide_table)  # one row per document, or an error
     repetitions = _filled(narrow.column("repetitions"))
     kept = np.flatnonzero(repetitions > 0)
     kept_ids = narrow.column("doc_id").take(pa.array(kept))
@@ -252,7 +253,7 @@ def run_training_shards(lake_uri: str, crawl: str, config: ShardStageConfig,
     stored = write_shards(specs, selections, tokenized.blocks)
     seconds["write"] = time.monotonic() - started - seconds["tokenize"] - seconds["plan"]
 
-    everything = with_unrefined(narrow, inputs.documents) if inputs.refined else narrow
+    everything = with_unrefined(narrow, index, inputs.documents) if inputs.refined else narrow
     commit_documents(lake_uri, crawl, documents_table(crawl, everything, kept, plan))
     fields = {"seed": config.seed, "order": config.order, "tokenizer_sha256": tokenizer.sha256,
               "tokenizer_uri": location, "eos_id": tokenizer.eos_id, "plan_sha256": plan.sha256,
