@@ -102,11 +102,13 @@ def tokenize_batch(batch: pa.Table, tokenizer: ShardTokenizer, mixing: MixingPar
     lengths = np.zeros(batch.num_rows, np.int64)
     lengths[kept] = encoded.lengths
     values = token_bytes(encoded.ids, encoded.lengths, dtype)
+    hashes = pa.array(hash_values(values))
+    if missing.any():  # spread over the batch's rows, nulls where nothing was tokenized
+        values, hashes = values.take(scatter), hashes.take(scatter)
     action = batch.column("action").cast(pa.string()) if refined else pa.nulls(batch.num_rows, pa.string())
     return pa.Table.from_arrays(
         [mixed.column("doc_id"), pa.array(repetitions, pa.int32()), pa.array(reasons, pa.string()), action,
-         pa.array(lengths, pa.int64(), mask=missing), pa.array(hash_values(values)).take(scatter),
-         values.take(scatter)],
+         pa.array(lengths, pa.int64(), mask=missing), hashes, values],
         schema=TOKENIZED_SCHEMA)
 
 
