@@ -2,7 +2,11 @@
 converted from the embedded GGUF (once for the module), `training_shards` of two crawls (decoded
 back with the independent reader `tests/megatron_reader.py` and the raw `tokenizers` library),
 a rerun after a simulated interruption, the In-Context Pretraining order, the blend of both crawls,
-and the errors for missing inputs."""
+and the errors for missing inputs.
+
+The module's lake root is a `file://` URI, so the stage writes its shards, markers and blend the way
+it does for s3:// or gs:// (through pyarrow's filesystem, uploaded after a local write); the CLI and
+pipeline tests run it on a plain local path."""
 from __future__ import annotations
 
 import json
@@ -145,6 +149,11 @@ def _failure(result) -> str:
     return "\n".join(messages)
 
 
+def local(location: str) -> str:
+    """The local path of a file:// location."""
+    return location[len("file://"):] if location.startswith("file://") else location
+
+
 def _manifest(lake: str, crawl: str) -> list[dict]:
     return sorted(delta_io.read_partition_table(table_uri(lake, SHARDS_MANIFEST), crawl).to_pylist(),
                   key=lambda row: row["shard"])
@@ -154,7 +163,7 @@ def decoded_sequence(lake: str, crawl: str, raw: Tokenizer) -> list[str]:
     """Every document of every shard, in manifest order, decoded without its end token (checked)."""
     texts = []
     for row in _manifest(lake, crawl):
-        for ids in MegatronDataset(row["path"]).documents():
+        for ids in MegatronDataset(local(row["path"])).documents():
             assert ids[-1] == EOS_ID and EOS_ID not in ids[:-1].tolist()
             texts.append(raw.decode(ids[:-1].tolist(), skip_special_tokens=False))
     return texts
@@ -165,18 +174,18 @@ def decoded_sequence(lake: str, crawl: str, raw: Tokenizer) -> list[str]:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     """A lake with the embedded tokenizer converted into a fresh cache (once for the module)."""
-    root = tmp_path_factory.mktemp("shards-lake")
+    root = f"file://{tmp_path_factory.mktemp('shards-lake')}/lake"
     cache = tmp_path_factory.mktemp("refinery-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REFINERY_CACHE", str(cache))
-        first = _materialize([tokenizer_asset], str(root / "lake"))
+        first = _materialize([tokenizer_asset], root)
     assert first.success, _failure(first)
-    return {"root": str(root / "lake"), "cache": cache, "first": first}
+    return {"root": root, "path": local(root), "cache": cache, "first": first}
 
 
 @pytest.fixture(scope="module")
 def raw_tokenizer(lake):
-    return Tokenizer.from_file(os.path.join(lake["root"], "models/tokenizer", EMBEDDED_NAME, "tokenizer.json"))
+    return Tokenizer.from_file(os.path.join(lake["path"], "models/tokenizer", EMBEDDED_NAME, "tokenizer.json"))
 
 
 @pytest.fixture(scope="module")
@@ -202,8 +211,8 @@ def crawl_b(lake, ray_session):
 
 def test_tokenizer_asset_converts_the_embedded_gguf_once_and_keeps_it_in_the_lake(lake, tmp_path):
     meta = _metadata(lake["first"], "tokenizer")
-    path = Path(lake["root"]) / "models/tokenizer" / EMBEDDED_NAME / "tokenizer.json"
-    assert meta["path"] == str(path) and meta["written"] is True and meta["vocab_size"] == 49152
+    path = Path(lake["path"]) / "models/tokenizer" / EMBEDDED_NAME / "tokenizer.json"
+    assert meta["path"] == f"file://{path}" and meta["written"] is True and meta["vocab_size"] == 49152
     assert meta["sha256"] == canonical_json_sha256(path.read_text(encoding="utf-8"))
     assert "<|endoftext|>" in meta["special_token_list"]
     assert Tokenizer.from_file(str(path)).token_to_id("<|endoftext|>") == EOS_ID
@@ -217,7 +226,7 @@ def test_tokenizer_asset_converts_the_embedded_gguf_once_and_keeps_it_in_the_lak
     user = write_tokenizer(tmp_path)
     mine = _materialize([tokenizer_asset], lake["root"], config={"name": "tiny", "source": str(user)}, op="tokenizer")
     assert mine.success and _metadata(mine, "tokenizer")["vocab_size"] == 400
-    assert (Path(lake["root"]) / "models/tokenizer/tiny/tokenizer.json").read_bytes() == user.read_bytes()
+    assert (Path(lake["path"]) / "models/tokenizer/tiny/tokenizer.json").read_bytes() == user.read_bytes()
     unnamed = _materialize([tokenizer_asset], lake["root"], config={"source": str(user)}, op="tokenizer")
     assert not unnamed.success and "needs its own name" in _failure(unnamed)
 
@@ -260,13 +269,13 @@ def _reason_counts(lake_root: str) -> dict[str, int]:
 def test_a_rerun_after_an_interruption_keeps_finished_shards_and_rewrites_the_same_bytes(lake, crawl_a):
     manifest = crawl_a["manifest"]
     assert len(manifest) >= 4
-    directory = Path(manifest[0]["path"]).parent
+    directory = Path(local(manifest[0]["path"])).parent
     # the run died before its manifest commit, with one shard half-rewritten (same name, other bytes),
     # one without its completion marker and the temporary file of a write in progress
-    shutil.rmtree(table_uri(lake["root"], SHARDS_MANIFEST))
-    bin_1 = Path(manifest[1]["path"] + ".bin")
+    shutil.rmtree(table_uri(lake["path"], SHARDS_MANIFEST))
+    bin_1 = Path(local(manifest[1]["path"]) + ".bin")
     bin_1.write_bytes(bin_1.read_bytes()[: bin_1.stat().st_size // 2])
-    Path(manifest[2]["path"] + ".json").unlink()
+    Path(local(manifest[2]["path"]) + ".json").unlink()
     (directory / "shard_00003.bin.tmp-0123456789abcdef").write_bytes(b"partial")
 
     config = dict(CONFIG_A, max_actors=1, batch_size=5)  # other actors, other batches: same bytes
@@ -298,7 +307,8 @@ def test_the_blend_of_both_crawls_lists_every_shard_with_its_tokens(lake, crawl_
     meta = _metadata(result, "combined_shards")
     manifests = _manifest(lake["root"], CRAWL_A) + _manifest(lake["root"], CRAWL_B)
     assert meta["crawls"] == [CRAWL_A, CRAWL_B] and meta["shards"] == len(manifests)
-    lines = Path(meta["data_args"]).read_text().splitlines()
+    assert meta["data_args"].startswith("file://")
+    lines = Path(local(meta["data_args"])).read_text().splitlines()
     assert [line.split(" ") for line in lines] == [[str(row["n_tokens"]), row["path"]] for row in manifests]
     assert meta["total_tokens"] == sum(row["n_tokens"] for row in manifests)
 
@@ -310,7 +320,7 @@ def test_refinery_combine_shards_weighs_crawls(lake, crawl_a, crawl_b, monkeypat
     monkeypatch.setenv("REFINERY_LAKE_ROOT", lake["root"])
     assert main(["combine-shards", "--name", "cli", "--crawls", CRAWL_A, CRAWL_B, "--weight", f"{CRAWL_B}=0.5"]) == 0
     assert "combined_shards:" in capsys.readouterr().out
-    blend = json.loads((Path(lake["root"]) / "shards/combined/cli/blend.json").read_text())
+    blend = json.loads((Path(lake["path"]) / "shards/combined/cli/blend.json").read_text())
     assert {crawl: c["weight"] for crawl, c in blend["crawls"].items()} == {CRAWL_A: 1.0, CRAWL_B: 0.5}
     assert main(["combine-shards", "--weight", f"{CRAWL_B}=heavy"]) == 2
     assert main(["combine-shards", "--crawls", "CC-MAIN-2099-01"]) == 1
