@@ -3,6 +3,8 @@ from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult,
     MetadataValue, asset,
 )
+from typing import Literal
+
 from pydantic import Field
 
 from assets.metadata import bar_chart_markdown, counts_table
@@ -34,6 +36,14 @@ class SilverConfig(Config):
     url_blocklists: dict[str, list[str]] = Field(
         default={}, description="Extra URL lists: banned_domains_paths, banned_urls_paths, "
                                 "banned_words_paths, soft_banned_words_paths, banned_subwords_paths.")
+    url_domain_rule: Literal["datatrove", "parents"] = Field(
+        default="datatrove",
+        description="datatrove: the registered domain and the full host are looked up (FineWeb); "
+                    "parents: also every parent domain of the host (UT1 lists many subdomains).")
+    url_rule: Literal["datatrove", "host_path"] = Field(
+        default="datatrove",
+        description="datatrove: the URL list matches whole URLs as given (FineWeb); host_path: "
+                    "host/path prefixes, as UT1 writes its URL list.")
     thresholds: dict[str, dict[str, float]] = Field(
         default={}, description="Filter parameter overrides, e.g. "
                                 "{gopher_quality: {min_doc_words: 30}}.")
@@ -51,7 +61,8 @@ class SilverConfig(Config):
             language_threshold=self.language_threshold,
             language_thresholds=self.language_thresholds,
             lid_model_path=self.lid_model_path or None,
-            url_blocklists=self.url_blocklists,
+            url_blocklists={**self.url_blocklists, "domain_rule": self.url_domain_rule,
+                            "url_rule": self.url_rule},
             thresholds=self.thresholds,
             language_overrides=self.language_overrides,
         )
