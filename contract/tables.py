@@ -266,3 +266,50 @@ REFINED_PROGRAMS = "refined/programs"
 
 # shards/manifest: one row per training shard file pair of a crawl (Megatron .bin/.idx).
 SHARDS_MANIFEST = "shards/manifest"
+# The shard files themselves live under `shards/files/<crawl>/<plan>/shard_00000.{bin,idx,json}`,
+# where <plan> is the first 16 hex digits of the plan's sha256 (what the bytes are made of), so a
+# rerun with the same inputs finds its own complete shards and a changed input never overwrites the
+# files an older manifest points to. `.json` is the completion marker, written last.
+SHARDS_FILES = "shards/files"
+SHARDS_MANIFEST_SCHEMA = pa.schema(
+    [
+        ("snapshot", pa.string()),  # the source crawl
+        ("shard", pa.int32()),  # index in the crawl's shard set, 0..n-1: the manifest order
+        ("path", pa.string()),  # Megatron prefix (URI without .bin/.idx): what --data-path takes
+        ("n_documents", pa.int64()),  # sequences in the shard (one per document copy)
+        ("n_tokens", pa.int64()),  # tokens in the shard, end-of-document tokens included
+        ("first_position", pa.int64()),  # position of its first document in the crawl's training order
+        ("dtype", pa.string()),  # token dtype of the .bin: uint16 | int32
+        ("bin_sha256", pa.string()),
+        ("idx_sha256", pa.string()),
+        ("bin_bytes", pa.int64()),
+        ("idx_bytes", pa.int64()),
+        ("seed", pa.int64()),  # the order's seed
+        ("order", pa.string()),  # shuffle | related
+        ("tokenizer_sha256", pa.string()),  # canonical-JSON sha256 of the tokenizer.json
+        ("tokenizer_uri", pa.string()),
+        ("eos_id", pa.int64()),  # end-of-document token appended to every document; null: none
+        ("plan_sha256", pa.string()),  # sha256 of what the shard set's bytes are made of
+        ("config", pa.string()),  # the stage configuration, JSON
+    ]
+)
+
+# shards/documents: one row per document of the crawl's dedup/documents partition: how many copies
+# went into the shards (0 with the reason when none) and where each copy is.
+SHARDS_DOCUMENTS = "shards/documents"
+SHARDS_DOCUMENTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("repetitions", pa.int32()),  # copies in the shards; 0 when left out
+        ("reason", pa.string()),  # why it was left out (mixing.not_selected, ...); null when in
+        ("refined_action", pa.string()),  # refined/documents action when its text came from there
+        ("n_tokens", pa.int64()),  # tokens of one copy, end-of-document token included; null if not tokenized
+        ("token_hash", pa.int64()),  # xxh3-64 of one copy's token bytes; null if not tokenized
+        ("positions", pa.list_(pa.int64())),  # positions of its copies in the crawl's training order
+    ]
+)
+
+# shards/combined/<name>/: a blend of several crawls' shards read from their manifests
+# (`data_args.txt` for Megatron's --data-args-path: "weight prefix" pairs; `blend.json`: the details).
+SHARDS_COMBINED = "shards/combined"
