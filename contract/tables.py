@@ -89,7 +89,8 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
 )
 
 # silver/documents: the bronze columns (text after C4 line removal and PII scrubbing, n_chars of
-# that text) + every statistic of the FineWeb filter recipe, one column each, `<step>__<feature>`
+# that text) + every statistic of the FineWeb and FineWeb2 filter recipes (presets `fineweb`,
+# `fineweb2`), one column each, `<step>__<feature>`
 # (the language step's are `language` and `language_score`), in recipe order; null where a step was
 # switched off or did not get that far. Each filter declares its statistics in core/filters/ (its
 # FilterStep); tests/test_silver_contract.py checks that they equal these columns.
@@ -97,9 +98,14 @@ SILVER_STATISTICS_SCHEMA = pa.schema(
     [
         # URL filter
         ("url__n_soft_words", pa.int64()),
-        # language ID: top fastText label and its score
+        # language ID: top fastText label (FineWeb2/GlotLID: ISO 639-3 code) and its score; the
+        # script (GlotLID, e.g. Latn; null with lid.176), the labels above 0.01 (FineWeb2:
+        # `fra_Latn` -> score), and the word tokenizer the language was split with (FineWeb2)
         ("language", pa.string()),
         ("language_score", pa.float32()),
+        ("script", pa.string()),
+        ("language_top", pa.map_(pa.string(), pa.float32())),
+        ("word_tokenizer", pa.string()),
         # Gopher repetition: duplicate paragraph/line shares, character shares of the top 2-4-grams
         # and of duplicated 5-10-grams
         ("gopher_repetition__dup_para_frac", pa.float64()),
@@ -139,9 +145,18 @@ SILVER_STATISTICS_SCHEMA = pa.schema(
         ("fineweb_quality__short_line_ratio", pa.float64()),
         ("fineweb_quality__char_dup_ratio", pa.float64()),
         ("fineweb_quality__list_ratio", pa.float64()),
+        # FineWeb2 precision filter: the language is checked (contamination > 0.1), URL rule, share
+        # of words in the language's word list
+        ("precision__checked", pa.bool_()),
+        ("precision__url_match", pa.bool_()),
+        ("precision__wordlist_ratio", pa.float64()),
+        # FineWeb2 FTFY: the text was changed
+        ("ftfy__changed", pa.bool_()),
         # PII: addresses replaced
         ("pii__n_emails", pa.int64()),
         ("pii__n_ips", pa.int64()),
+        # FineWeb2 table-line fix: lines of only `|` removed
+        ("symbol_lines__n_lines_removed", pa.int64()),
     ]
 )
 SILVER_SCHEMA = pa.schema(list(BRONZE_SCHEMA) + list(SILVER_STATISTICS_SCHEMA))

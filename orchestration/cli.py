@@ -66,6 +66,8 @@ def run_config_for(args) -> dict:
         "kind": args.kind, "selection": args.selection, "n_files": args.files, "seed": args.seed}}}
     if args.reprocess:
         ops["bronze_documents"] = {"config": {"reprocess": True}}
+    if args.preset != "fineweb":
+        ops["silver_documents"] = {"config": {"preset": args.preset}}
     return {"ops": ops}
 
 
@@ -153,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--files", type=int, default=4, help="files for first/sample selection")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--reprocess", action="store_true", help="redo files already done")
+    run.add_argument("--preset", default="fineweb", choices=["fineweb", "fineweb2"],
+                     help="silver filter recipe: fineweb (English, default) or fineweb2 (every language)")
     run.set_defaults(func=cmd_run)
     combine = sub.add_parser("combine-shards", help="one Megatron blend of several crawls' training shards")
     combine.add_argument("--name", default="all", help="directory under shards/combined/ (default: all)")
