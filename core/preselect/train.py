@@ -15,12 +15,14 @@ into a bucket shared with other bigrams and is left alone.
 
 The installed fastText build (fasttext-numpy2 0.10.4, fastText's master code) initializes only the
 first `thread`/10 of the input matrix rows (`DenseMatrix::uniform` cuts the matrix into 10 blocks
-and fills one per thread); the other rows are whatever memory the allocator hands out. Above
-glibc's largest mmap threshold (32 MiB) that is fresh zeroed pages, so those rows start at zero
-(the paper's 2M buckets: 800 MB); below it they may hold leftover heap data, which measured here
-gave NaN errors, huge values and runs that differ with the same seed. `train_fasttext` therefore
-refuses a hash table under 32 MiB (`MIN_BUCKET_BYTES`) and checks the trained matrix is finite.
-With that, one-thread training is reproducible (checked by a test).
+and fills one per thread); the other rows are whatever memory the allocator hands out. In a
+long-lived process that can be reused heap (measured: NaN errors, values near 1e29 and runs that
+differ with the same seed, even for a 40 MB table in a full test run). `train_fasttext` therefore
+trains in a child process (`fasttext_worker`) started with glibc's `MALLOC_PERTURB_=255`, which
+fills every block malloc hands out with 0x00 (255 ^ 0xff): the rows fastText skips start at zero,
+whatever the table size, and one-thread training is reproducible (checked by a test, also with heap
+garbage a small table would otherwise inherit). The trained matrix is
+also checked to be finite.
 
 Differences from the released `train_fasttext.py`, on purpose: epoch 5 as the paper says (the
 script uses 3); `</s>` zeroed (the script does not); a seeded shuffle of the training lines (the
@@ -30,8 +32,11 @@ the scorer (see `fasttext_text`).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -44,7 +49,7 @@ from core.preselect.select import load_classifier, score_texts
 from core.preselect.strength import agreeing_pairs, n_pairs, predictive_strength
 
 EOS_TOKEN = "</s>"  # fastText's end-of-sentence word (Dictionary::EOS)
-MIN_BUCKET_BYTES = 32 * 2**20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX: larger allocations are fresh zeroed pages
+MALLOC_ZERO_FILL = "255"  # MALLOC_PERTURB_ value whose allocation fill byte is 255 ^ 0xff = 0
 POSITIVE_LABEL = f"__label__{POSITIVE}"
 
 
@@ -114,44 +119,40 @@ def eos_row_is_zero(model) -> bool:
     return eos >= 0 and not np.any(model.get_input_vector(eos))
 
 
-def _check_bucket(params: FastTextParams) -> None:
-    """Refuse a hash table small enough to be allocated from reused heap memory (see module doc)."""
-    buckets = params.bucket if (params.word_ngrams > 1 or params.maxn > 0) else 0  # fastText drops unused buckets
-    size = buckets * params.dim * 4
-    if size < MIN_BUCKET_BYTES:
-        raise ValueError(
-            f"fastText hash table of {buckets} buckets x dim {params.dim} is {size / 2**20:.1f} MiB: under "
-            f"{MIN_BUCKET_BYTES // 2**20} MiB the installed fastText leaves most of its rows uninitialized "
-            f"(heap leftovers); use at least {-(-MIN_BUCKET_BYTES // (4 * params.dim))} buckets"
-        )
-
-
 def train_fasttext(lines: Sequence[str], model_path: str, params: FastTextParams = FastTextParams()):
     """Train a supervised fastText model on `lines` (`__label__x text`), zero `</s>` if asked, save.
 
     Returns the model reloaded from `model_path` and the `</s>` word id."""
-    import fasttext
-
     if not lines:
         raise ValueError("no training lines")
-    _check_bucket(params)
-    directory = os.path.dirname(os.path.abspath(model_path))
+    model_path = os.path.abspath(model_path)
+    directory = os.path.dirname(model_path)
     os.makedirs(directory, exist_ok=True)
     train_path = _train_file(lines, directory)
-    try:
-        model = fasttext.train_supervised(
-            input=train_path, lr=params.lr, dim=params.dim, epoch=params.epoch, minn=params.minn, maxn=params.maxn,
-            wordNgrams=params.word_ngrams, bucket=params.bucket, minCount=params.min_count, loss=params.loss,
-            thread=params.thread, seed=params.seed, verbose=params.verbose,
-        )
-    except RuntimeError as err:
-        raise RuntimeError(f"fastText training on {len(lines)} lines for {model_path} failed: {err}") from err
-    finally:
-        os.remove(train_path)
-    if not np.isfinite(model.get_input_matrix()).all():
-        raise RuntimeError(f"fastText training for {model_path} left non-finite weights in its input matrix")
-    eos = zero_eos_row(model) if params.zero_eos else None
-    model.save_model(model_path)
+    args = dict(
+        lr=params.lr, dim=params.dim, epoch=params.epoch, minn=params.minn, maxn=params.maxn,
+        wordNgrams=params.word_ngrams, bucket=params.bucket, minCount=params.min_count, loss=params.loss,
+        thread=params.thread, seed=params.seed, verbose=params.verbose,
+    )
+    with tempfile.TemporaryDirectory(prefix="preselect-train-", dir=directory) as scratch:
+        request = os.path.join(scratch, "request.json")
+        result = os.path.join(scratch, "result.json")
+        with open(request, "w", encoding="utf-8") as fh:
+            json.dump({"input": train_path, "model_path": model_path, "args": args,
+                       "zero_eos": params.zero_eos, "result": result}, fh)
+        env = dict(os.environ, MALLOC_PERTURB_=MALLOC_ZERO_FILL,
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        try:
+            proc = subprocess.run([sys.executable, "-m", "core.preselect.fasttext_worker", request],
+                                  env=env, capture_output=True, text=True)
+        finally:
+            os.remove(train_path)
+        if proc.returncode != 0:
+            detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"fastText training on {len(lines)} lines for {model_path} failed "
+                               f"(exit {proc.returncode}): {detail}")
+        with open(result, encoding="utf-8") as fh:
+            eos = json.load(fh)["eos"]
     reloaded = load_classifier(model_path, positive_label=None)
     if params.zero_eos and eos is not None and not eos_row_is_zero(reloaded):
         raise RuntimeError(f"{model_path}: the {EOS_TOKEN} row is not zero after save and reload")
