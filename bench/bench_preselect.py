@@ -120,6 +120,7 @@ def main() -> None:
         model = args.model or train_classifier(base, os.path.join(tmp, "model.bin"))
         result["scoring"] = bench_scoring(ray, corpus(base, args.docs), model, args.actors, args.batch_size,
                                           os.path.join(tmp, "lake"))
+    print(f"scoring: {result['scoring']}", file=sys.stderr, flush=True)
     if not args.skip_bpc:
         bpc_texts = [t[: args.bpc_max_chars] for t in base][: args.bpc_docs]
         result["bpc"] = bench_bpc(ray, bpc_texts, embedded_smollm2_path())
