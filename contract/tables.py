@@ -263,6 +263,11 @@ SCORES_PRESELECT_SCHEMA = pa.schema(
     ]
 )
 
+# models/preselect: PreSelect classifiers trained by the `preselect_model` asset, one directory per
+# model (`<model_id>/model.bin` + `report.json`) and `latest.json` pointing at the newest
+# (gpu_jobs.preselect.model_store). Files, not a Delta table.
+PRESELECT_MODELS = "models/preselect"
+
 # refined/documents: the documents that survive ProX refinement, with their (possibly) new text;
 # refined/programs: one row per document that entered refinement, with the programs the backend wrote
 # and what executing them did, so every edit is auditable and reversible (the original text stays in

@@ -8,7 +8,9 @@ Pipeline of the method, one module per step:
 - `labels`: balanced fastText training labels (S = 1 positives, lowest-S negatives).
 - `fasttext_text`: the one text preprocessing shared by training and scoring.
 - `train`: fastText training with the paper's settings and the `</s>` row zeroed.
-- `select`: scoring with any fastText classifier and selection by character share or threshold.
+- `select`: scoring with any fastText classifier and selection by character share or threshold
+  (in memory, or streamed over sorted batches for a partition too large for one process).
+- `fasttext_file`: a fastText model file checked (labels, completeness) without loading it.
 
 Model loading is kept apart from computation so a Ray actor loads once and scores many batches.
 Nothing here imports pyspark, ray or dagster; torch and transformers are imported only by
