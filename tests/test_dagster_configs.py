@@ -13,6 +13,7 @@ from assets.silver import SilverConfig
 from core.filters.chain import ChainConfig
 from core.io.listing import KINDS, SELECTION_MODES, Selection
 from core.warc.extract import EXTRACTORS, ExtractionConfig
+from core.filters.url_filter import DOMAIN_RULES, URL_RULES
 from spark_jobs.dedup.config import VERIFY_METHODS, DedupConfig
 
 
@@ -24,6 +25,8 @@ def test_enumerations_are_literals_equal_to_the_engines_choices():
     assert _choices(ManifestConfig, "kind") == KINDS
     assert _choices(ManifestConfig, "selection") == SELECTION_MODES
     assert _choices(BronzeConfig, "extractor") == EXTRACTORS
+    assert _choices(SilverConfig, "url_domain_rule") == DOMAIN_RULES
+    assert _choices(SilverConfig, "url_rule") == URL_RULES
     assert _choices(DedupAssetConfig, "verify_method") == VERIFY_METHODS
 
 
@@ -69,9 +72,9 @@ SWITCHES = {"url_filter": "url", "language_filter": "language",
 def test_silver_switch_turns_off_exactly_its_step(switch, step):
     chain = SilverConfig(**{switch: False}).to_chain_config()
     default = ChainConfig()
-    assert getattr(chain, step) is None
+    assert chain.params[step] is None
     for other in set(SWITCHES.values()) - {step}:
-        assert getattr(chain, other) == getattr(default, other), other
+        assert chain.params[other] == default.params[other], other
 
 
 def test_silver_language_and_blocklist_fields():
@@ -81,16 +84,19 @@ def test_silver_language_and_blocklist_fields():
         url_blocklists={"banned_words_paths": ["/lists/words.txt"],
                         "banned_domains_paths": ["/lists/a.txt", "/lists/b.txt"]},
     ).to_chain_config()
-    assert chain.language.languages == ("de", "fr")
-    assert chain.language.threshold == 0.5
-    assert chain.language.threshold_for("de") == 0.8 and chain.language.threshold_for("fr") == 0.5
-    assert chain.language.model_path == "/models/lid.176.bin"
-    assert chain.url.banned_words_paths == ("/lists/words.txt",)
-    assert chain.url.banned_domains_paths == ("/lists/a.txt", "/lists/b.txt")
-    assert chain.url.soft_word_threshold == ChainConfig().url.soft_word_threshold
+    assert chain.params["language"].languages == ("de", "fr")
+    assert chain.params["language"].threshold == 0.5
+    assert chain.params["language"].threshold_for("de") == 0.8 and chain.params["language"].threshold_for("fr") == 0.5
+    assert chain.params["language"].model_path == "/models/lid.176.bin"
+    assert chain.params["url"].banned_words_paths == ("/lists/words.txt",)
+    assert chain.params["url"].banned_domains_paths == ("/lists/a.txt", "/lists/b.txt")
+    assert chain.params["url"].soft_word_threshold == ChainConfig().params["url"].soft_word_threshold
+    rules = SilverConfig(url_domain_rule="parents", url_rule="host_path").to_chain_config()
+    assert (rules.params["url"].domain_rule, rules.params["url"].url_rule) == ("parents", "host_path")
     default = SilverConfig().to_chain_config()
-    assert default.language.languages == ("en",) and default.language.model_path is None
-    assert SilverConfig(languages=[]).to_chain_config().language.languages is None  # keep all
+    assert (default.params["url"].domain_rule, default.params["url"].url_rule) == ("datatrove", "datatrove")
+    assert default.params["language"].languages == ("en",) and default.params["language"].model_path is None
+    assert SilverConfig(languages=[]).to_chain_config().params["language"].languages is None  # keep all
 
 
 def test_silver_thresholds_and_language_overrides():
@@ -98,16 +104,17 @@ def test_silver_thresholds_and_language_overrides():
         thresholds={"gopher_quality": {"min_doc_words": 30}, "fineweb_quality": {"char_duplicates_ratio": 0.02}},
         language_overrides={"de": {"gopher_quality": {"max_avg_word_length": 12}}},
     ).to_chain_config()
-    assert chain.gopher_quality.min_doc_words == 30
-    assert chain.fineweb_quality.char_duplicates_ratio == 0.02
-    assert chain.for_language("de").gopher_quality.max_avg_word_length == 12
-    assert chain.for_language("en").gopher_quality.max_avg_word_length == \
-        ChainConfig().gopher_quality.max_avg_word_length
+    assert chain.params["gopher_quality"].min_doc_words == 30
+    assert chain.params["fineweb_quality"].char_duplicates_ratio == 0.02
+    assert chain.params_for("gopher_quality", "de").max_avg_word_length == 12
+    assert chain.params_for("gopher_quality", "en").max_avg_word_length == \
+        ChainConfig().params["gopher_quality"].max_avg_word_length
 
 
 def test_every_silver_field_is_covered_above():
     covered = set(SWITCHES) | {"languages", "language_threshold", "language_thresholds",
-                               "lid_model_path", "url_blocklists", "thresholds", "language_overrides"}
+                               "lid_model_path", "url_blocklists", "url_domain_rule", "url_rule",
+                               "thresholds", "language_overrides"}
     assert set(SilverConfig.model_fields) == covered
 
 
