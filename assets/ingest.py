@@ -11,11 +11,11 @@ from dagster import (
 from pydantic import Field
 
 from assets.metadata import bar_chart_markdown, counts_table
-from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, MANIFEST
+from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_SKIPS, MANIFEST
 from resources.partitions import crawl_partitions
 from resources import CrawlSourceResource, LakeResource, SparkResource
 from spark_jobs import manifest as manifest_job
-from spark_jobs.bronze import bronze_balance, run_bronze, unlisted_paths
+from spark_jobs.bronze import BronzeBalance, bronze_balance, run_bronze, unlisted_paths
 from spark_jobs.progress import report_progress
 from core.io.listing import Selection, read_listing, select_paths, join_uri
 from core.warc.extract import ExtractionConfig
@@ -96,10 +96,13 @@ class BronzeConfig(Config):
     kinds={"spark", "delta"},
     pool="spark",
     # Blocking: silver must not filter a bronze partition that disagrees with its manifest.
-    check_specs=[AssetCheckSpec("bronze_counts_match_manifest", asset="bronze_documents",
-                                blocking=True)],
-    description="Documents extracted from the crawl's files (Delta `bronze/documents`), "
-                "failures in `bronze/errors`.",
+    check_specs=[AssetCheckSpec(
+        "bronze_counts_match_manifest", asset="bronze_documents", blocking=True,
+        description="Per file: responses + conversions read = documents + skip rows + record "
+                    "errors, and the tables hold exactly the rows the manifest counts.")],
+    description="Documents extracted from the crawl's files (Delta `bronze/documents`); responses "
+                "and conversions without a document in `bronze/skips` (with the reason), failures "
+                "in `bronze/errors`.",
 )
 def bronze_documents(
     context: AssetExecutionContext, config: BronzeConfig, spark: SparkResource, lake: LakeResource,
@@ -126,30 +129,48 @@ def bronze_documents(
             metadata={"failed_files": MetadataValue.md(
                 "\n".join(f"- `{p}`" for p in result.failed_files[:50]))},
         )
-    table_rows, manifest_docs = bronze_balance(session, lake.uri, crawl)
+    balance = bronze_balance(session, lake.uri, crawl)
     yield MaterializeResult(
         metadata={
             "files_processed": result.files,
             "files_failed": len(result.failed_files),
             "files_retired": len(result.retired_files),
+            "records_read": sum(result.records_by_type.values()),
             "documents": result.documents,
+            "skipped_rows": result.skip_rows,
             "errors": result.errors,
             "characters": result.chars,
             "seconds": round(result.seconds, 2),
             "documents_per_second": round(rate, 1),
-            "rows_in_partition": table_rows,
+            "rows_in_partition": balance.rows_in_bronze,
+            "records_by_type": MetadataValue.md(counts_table(result.records_by_type, "WARC-Type")),
             "skipped_by_reason": MetadataValue.md(counts_table(result.skipped)),
             "errors_by_reason": MetadataValue.md(counts_table(result.errors_by_reason)),
             "record_funnel": bar_chart_markdown(
                 {"documents": result.documents, **result.skipped, **result.errors_by_reason},
                 f"{crawl}: records by outcome"),
             "table": MetadataValue.path(lake.table(BRONZE_DOCUMENTS)),
+            "skips_table": MetadataValue.path(lake.table(BRONZE_SKIPS)),
             "errors_table": MetadataValue.path(lake.table(BRONZE_ERRORS)),
         }
     )
-    yield AssetCheckResult(
-        check_name="bronze_counts_match_manifest",
-        passed=table_rows == manifest_docs,
-        metadata={"rows_in_bronze": table_rows, "documents_in_manifest": manifest_docs},
-    )
+    yield balance_check_result(balance)
+
+
+def balance_check_result(balance: BronzeBalance) -> AssetCheckResult:
+    metadata = {
+        "rows_in_bronze": balance.rows_in_bronze,
+        "documents_in_manifest": balance.documents_in_manifest,
+        "skip_rows": balance.skip_rows,
+        "record_error_rows": balance.record_error_rows,
+        "files_checked": balance.files,
+        "files_unbalanced": len(balance.unbalanced),
+    }
+    if balance.unbalanced:
+        columns = list(balance.unbalanced[0])
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in balance.unbalanced]
+        metadata["unbalanced_files"] = MetadataValue.md("\n".join(lines))
+    return AssetCheckResult(check_name="bronze_counts_match_manifest", passed=balance.passed,
+                            metadata=metadata)
 

@@ -29,6 +29,7 @@ def validate_crawl_id(crawl_id: str) -> str:
 MANIFEST = "manifest"
 BRONZE_DOCUMENTS = "bronze/documents"
 BRONZE_ERRORS = "bronze/errors"
+BRONZE_SKIPS = "bronze/skips"
 SILVER_DOCUMENTS = "silver/documents"
 SILVER_REJECTS = "silver/rejects"
 DEDUP_DOCUMENTS = "dedup/documents"
@@ -55,6 +56,16 @@ MANIFEST_SCHEMA = pa.schema(
         ("n_errors", pa.int64()),
         ("error", pa.string()),  # why the file failed, when it did
         ("updated_at", UTC_TS),
+        # What bronze read in the file (null until bronze processed it): every WARC record, the
+        # responses and conversions among them, and what became of those: n_documents documents,
+        # n_skipped rows in bronze/skips, n_record_errors rows in bronze/errors with a record_type
+        # of response or conversion. Requests, metadata, warcinfo and other records are counted in
+        # n_records only.
+        ("n_records", pa.int64()),
+        ("n_responses", pa.int64()),
+        ("n_conversions", pa.int64()),
+        ("n_skipped", pa.int64()),
+        ("n_record_errors", pa.int64()),
     ]
 )
 
@@ -69,6 +80,8 @@ BRONZE_SCHEMA = pa.schema(
         ("warc_path", pa.string()),
         ("offset", pa.int64()),  # byte offset of the record in the (compressed) file
         ("content_type", pa.string()),
+        # how content_type was decided: http | warc_identified | sniffed | warc_record (WET)
+        ("content_type_source", pa.string()),
         ("charset", pa.string()),  # the charset the payload was decoded with
         ("text", pa.string()),
         ("n_chars", pa.int64()),
@@ -85,6 +98,31 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
         ("record_id", pa.string()),
         ("reason", pa.string()),  # stable name, e.g. warc.parse_error, file.missing
         ("detail", pa.string()),
+        # WARC-Type of the record the error stands in for (it gave no document and no skip row:
+        # warc.truncated_record, extract.failed); null for errors of the file or of a byte range,
+        # and for warc.content_length_mismatch (the record still has its own outcome)
+        ("record_type", pa.string()),
+        ("url", pa.string()),  # that record's WARC-Target-URI
+    ]
+)
+
+# bronze/skips: one row per response or conversion record that gave no document and no error, with
+# why (stable reason names: http_status.non_200, content_type.not_html, empty_text, not_http,
+# payload_too_large). Requests, metadata and warcinfo records get no rows (counted in the manifest's
+# n_records and the asset's skipped_by_reason). documents + skips + record errors of a file = its
+# responses + conversions (the asset check bronze_counts_match_manifest).
+BRONZE_SKIPS_SCHEMA = pa.schema(
+    [
+        ("snapshot", pa.string()),
+        ("warc_path", pa.string()),
+        ("offset", pa.int64()),  # byte offset of the record in the (compressed) file
+        ("record_id", pa.string()),  # WARC-Record-ID
+        ("url", pa.string()),  # WARC-Target-URI
+        ("record_type", pa.string()),  # response | conversion
+        ("http_status", pa.int32()),  # null for conversions and non-HTTP responses
+        ("content_type", pa.string()),  # the payload's MIME type as far as it was decided, or null
+        ("content_type_source", pa.string()),  # how: http | warc_identified | sniffed | warc_record
+        ("reason", pa.string()),
     ]
 )
 

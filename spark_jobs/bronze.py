@@ -1,86 +1,63 @@
-"""Bronze extraction on Spark: WARC/WET files in, `bronze/documents` and `bronze/errors` out.
-
-Files the manifest no longer lists (after a smaller re-selection with `reset`) lose their rows in
-the same Delta commit that writes the processed files (`unlisted_paths`, `retire=`), so the bronze
-partition holds exactly the manifest's files, and a run that fails before writing leaves both the
-stale rows and the manifest's counts as they were (the balance check still agrees).
+"""Bronze extraction on Spark: WARC/WET files in; `bronze/documents`, `bronze/skips` and
+`bronze/errors` out, and every file's accounting for the manifest.
 
 One file per Spark task: a `range(n, numPartitions=n)` frame carries file indexes, and each task
 streams its file from its URI (never `binaryFiles`, which would hold a 1 GB file in memory) through
-`warc_extract.extract_file`, emitting Arrow batches through `mapInArrow`. Documents, errors and skip
-counts travel in one union frame (a `row_type` column), which is persisted once and split, so the
-files are read exactly once.
+`extract_file`, emitting Arrow batches through `mapInArrow` (`bronze_batches.file_batches`).
+Documents, skips, errors and one accounting row per file travel in one union frame (a `row_type`
+column), which is persisted once and split, so the files are read exactly once.
+
+Accounting: every response and conversion record of a file ends as exactly one row, in
+bronze/documents, bronze/skips, or bronze/errors (with its `record_type`); requests, metadata and
+warcinfo records are counted only. The manifest stores each file's counts (`FileOutcome`), and
+`bronze_balance` checks the tables against them file by file.
+
+Files the manifest no longer lists (after a smaller re-selection with `reset`) lose their rows in
+the same Delta commits that write the processed files (`unlisted_paths`, `retire=`), so the bronze
+partition holds exactly the manifest's files, and a run that fails before writing leaves both the
+stale rows and the manifest's counts as they were (the balance check still agrees).
 """
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import pyarrow as pa
 
 from contract.tables import (
-    BRONZE_DOCUMENTS, MANIFEST, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, table_uri,
+    BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, BRONZE_SKIPS,
+    BRONZE_SKIPS_SCHEMA, MANIFEST, table_uri,
 )
+from core.warc.extract import ExtractionConfig, extract_file
 from spark_jobs.arrow_schema import to_spark_schema
-from spark_jobs.balance import partition_counts
+from spark_jobs.bronze_batches import (
+    ROW_DOC, ROW_ERROR, ROW_FILE, ROW_RECORD_TYPES, ROW_SKIP, UNION_SCHEMA, FileAccount, file_batches,
+)
+from spark_jobs.delta_columns import add_missing_columns
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 from spark_jobs.manifest import FileOutcome
-from core.warc.extract import ExtractionConfig, ExtractionError, Skip, extract_file
 
 # Errors after which a file counts as failed when it gave no document at all.
 FILE_LEVEL_REASONS = {"file.missing", "file.unreadable", "file.empty", "warc.no_records"}
 
-_EXTRA_FIELDS = [
-    ("row_type", pa.string()),  # doc | error | skip
-    ("record_id", pa.string()),
-    ("reason", pa.string()),
-    ("detail", pa.string()),
-    ("count", pa.int64()),
-]
-UNION_SCHEMA = pa.schema(list(BRONZE_SCHEMA) + [pa.field(n, t) for n, t in _EXTRA_FIELDS])
+# The tables bronze writes, their contract, and the union rows that go into each.
+OUTPUT_TABLES = (
+    (BRONZE_DOCUMENTS, BRONZE_SCHEMA, ROW_DOC),
+    (BRONZE_SKIPS, BRONZE_SKIPS_SCHEMA, ROW_SKIP),
+    (BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, ROW_ERROR),
+)
 
 
-def _rows_to_batch(rows: list[dict]) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist(rows, schema=UNION_SCHEMA)
-
-
-def file_events_to_rows(path: str, snapshot: str, events) -> Iterator[dict]:
-    """Union rows for one file: documents and errors as they come, skips counted at the end."""
-    skips: dict[str, int] = defaultdict(int)
-    for event in events:
-        if isinstance(event, dict):
-            yield {**event, "row_type": "doc"}
-        elif isinstance(event, ExtractionError):
-            yield {
-                "row_type": "error", "snapshot": snapshot, "warc_path": path,
-                "offset": event.offset, "record_id": event.record_id, "reason": event.reason,
-                "detail": event.detail,
-            }
-        elif isinstance(event, Skip):
-            skips[event.reason] += 1
-    for reason, count in sorted(skips.items()):
-        yield {"row_type": "skip", "snapshot": snapshot, "warc_path": path, "reason": reason,
-               "count": count}
-
-
-def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig,
-                         batch_rows: int = 256):
-    """The function Spark runs per task: file indexes in, union rows out as Arrow batches."""
+def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig):
+    """The function Spark runs per task: file indexes in, union batches out."""
 
     def extract_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for index in batch.column("id").to_pylist():
                 path = paths[index]
-                rows: list[dict] = []
-                for row in file_events_to_rows(path, snapshot, extract_file(path, snapshot, config)):
-                    rows.append(row)
-                    if len(rows) >= batch_rows:
-                        yield _rows_to_batch(rows)
-                        rows = []
-                if rows:
-                    yield _rows_to_batch(rows)
+                yield from file_batches(path, snapshot, extract_file(path, snapshot, config))
 
     return extract_batches
 
@@ -90,34 +67,62 @@ class BronzeResult:
     files: int
     documents: int
     errors: int
-    skipped: dict[str, int]
+    skipped: dict[str, int]  # every skipped record by reason (requests and metadata included)
     errors_by_reason: dict[str, int]
     outcomes: list[FileOutcome]
     seconds: float
     chars: int = 0
     failed_files: list[str] = field(default_factory=list)
     retired_files: list[str] = field(default_factory=list)
+    records_by_type: dict[str, int] = field(default_factory=dict)
+    skip_rows: int = 0  # rows written to bronze/skips
+    record_errors: int = 0  # responses and conversions that failed (rows of bronze/errors)
 
 
-def _outcomes(paths, per_file_docs, per_file_errors, file_level) -> list[FileOutcome]:
-    outcomes = []
-    for path in paths:
-        docs = per_file_docs.get(path, 0)
-        errors = per_file_errors.get(path, 0)
-        fatal = file_level.get(path)
-        failed = fatal is not None and docs == 0
-        outcomes.append(FileOutcome(path, "failed" if failed else "done", docs, errors,
-                                    fatal if failed else None))
-    return outcomes
+def file_outcome(path: str, account: FileAccount) -> FileOutcome:
+    """A file failed when a file-level error left it without any document."""
+    fatal = next((r for r in account.errors if r in FILE_LEVEL_REASONS), None)
+    failed = fatal is not None and account.documents == 0
+    return FileOutcome(
+        path, "failed" if failed else "done", account.documents, account.n_errors,
+        fatal if failed else None, n_records=account.n_records,
+        n_responses=account.records["response"], n_conversions=account.records["conversion"],
+        n_skipped=account.skip_rows, n_record_errors=account.record_errors,
+    )
+
+
+def _result(paths: list[str], accounts: dict[str, FileAccount], retire: list[str],
+            seconds: float) -> BronzeResult:
+    missing = sorted(set(paths) - set(accounts))
+    if missing:  # every task ends its file with an accounting row; none means a lost task output
+        raise RuntimeError(f"bronze: no accounting row for {len(missing)} file(s): {missing[:5]}")
+    total = FileAccount()
+    for account in accounts.values():
+        total.records += account.records
+        total.skipped += account.skipped
+        total.errors += account.errors
+        total.documents += account.documents
+        total.chars += account.chars
+        total.skip_rows += account.skip_rows
+        total.record_errors += account.record_errors
+    outcomes = [file_outcome(path, accounts[path]) for path in paths]
+    return BronzeResult(
+        files=len(paths), documents=total.documents, errors=total.n_errors,
+        skipped=dict(sorted(total.skipped.items())), errors_by_reason=dict(sorted(total.errors.items())),
+        outcomes=outcomes, seconds=seconds, chars=total.chars,
+        failed_files=[o.path for o in outcomes if o.status == "failed"], retired_files=retire,
+        records_by_type=dict(sorted(total.records.items())), skip_rows=total.skip_rows,
+        record_errors=total.record_errors,
+    )
 
 
 def unlisted_paths(spark, lake_root: str, snapshot: str) -> list[str]:
-    """Files with rows of the crawl in bronze/documents or bronze/errors that its manifest no longer
-    lists (a missing manifest lists nothing)."""
+    """Files with rows of the crawl in a bronze table that its manifest no longer lists (a missing
+    manifest lists nothing)."""
     from pyspark.sql import functions as F
 
     found = None
-    for table in (BRONZE_DOCUMENTS, BRONZE_ERRORS):
+    for table, _, _ in OUTPUT_TABLES:
         uri = table_uri(lake_root, table)
         if table_exists(spark, uri):
             paths = read_partition(spark, uri, snapshot).select("warc_path").distinct()
@@ -132,14 +137,17 @@ def unlisted_paths(spark, lake_root: str, snapshot: str) -> list[str]:
     return sorted(r.warc_path for r in found.collect())
 
 
-def _empty_union(spark):
-    return spark.createDataFrame([], to_spark_schema(UNION_SCHEMA))
+def _extracted(spark, paths: list[str], snapshot: str, config: ExtractionConfig):
+    if not paths:
+        return spark.createDataFrame([], to_spark_schema(UNION_SCHEMA))
+    return (spark.range(0, len(paths), 1, numPartitions=len(paths))
+            .mapInArrow(make_extract_batches(paths, snapshot, config), to_spark_schema(UNION_SCHEMA)))
 
 
 def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
                config: ExtractionConfig = ExtractionConfig(), retire: list[str] = ()) -> BronzeResult:
     """Extract `paths` and replace their rows in the bronze tables; the rows of `retire` (files no
-    longer selected) go in the same commit. Returns counts per reason."""
+    longer selected) go in the same commits. Returns counts per reason and each file's outcome."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -148,63 +156,128 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
     retire = sorted(set(retire) - set(paths))
     if not paths and not retire:
         return BronzeResult(0, 0, 0, {}, {}, [], 0.0)
-    if paths:
-        union = (spark.range(0, len(paths), 1, numPartitions=len(paths))
-                 .mapInArrow(make_extract_batches(paths, snapshot, config),
-                             to_spark_schema(UNION_SCHEMA)))
-    else:
-        union = _empty_union(spark)
-    union = union.persist(StorageLevel.MEMORY_AND_DISK)
+    for table, schema, _ in OUTPUT_TABLES:
+        add_missing_columns(spark, table_uri(lake_root, table), schema)
+    union = _extracted(spark, paths, snapshot, config).persist(StorageLevel.MEMORY_AND_DISK)
+    predicate = partition_predicate(snapshot, "warc_path", paths + retire)
     try:
-        summary = (union.groupBy("row_type", "warc_path", "reason")
-                   .agg(F.count(F.lit(1)).alias("rows"), F.sum("count").alias("skips"),
-                        F.sum("n_chars").alias("chars"))
-                   .collect())
-        docs = union.where(F.col("row_type") == "doc").select(*BRONZE_SCHEMA.names)
-        errors = union.where(F.col("row_type") == "error").select(*BRONZE_ERRORS_SCHEMA.names)
-        predicate = partition_predicate(snapshot, "warc_path", paths + retire)
-        overwrite_where(docs, table_uri(lake_root, BRONZE_DOCUMENTS), predicate)
-        overwrite_where(errors, table_uri(lake_root, BRONZE_ERRORS), predicate)
+        # The documents first: that job extracts the files, fills the cache and writes, in one
+        # pass; the skips, errors and accounts are then read from the cache's small columns.
+        for table, schema, row_type in OUTPUT_TABLES:
+            rows = union.where(F.col("row_type") == row_type).select(*schema.names)
+            overwrite_where(rows, table_uri(lake_root, table), predicate)
+        accounts = {r.warc_path: FileAccount.from_json(r.detail) for r in
+                    union.where(F.col("row_type") == ROW_FILE).select("warc_path", "detail").collect()}
     finally:
         union.unpersist()
+    return _result(paths, accounts, retire, time.monotonic() - started)
 
-    per_file_docs: dict[str, int] = defaultdict(int)
-    per_file_errors: dict[str, int] = defaultdict(int)
-    file_level: dict[str, str] = {}
-    skipped: dict[str, int] = defaultdict(int)
-    errors_by_reason: dict[str, int] = defaultdict(int)
-    chars = 0
-    for row in summary:
-        if row["row_type"] == "doc":
-            per_file_docs[row["warc_path"]] += row["rows"]
-            chars += row["chars"] or 0
-        elif row["row_type"] == "error":
-            per_file_errors[row["warc_path"]] += row["rows"]
-            errors_by_reason[row["reason"]] += row["rows"]
-            if row["reason"] in FILE_LEVEL_REASONS:
-                file_level[row["warc_path"]] = row["reason"]
-        else:
-            skipped[row["reason"]] += row["skips"]
-    outcomes = _outcomes(paths, per_file_docs, per_file_errors, file_level)
-    return BronzeResult(
-        files=len(paths),
-        documents=sum(per_file_docs.values()),
-        errors=sum(per_file_errors.values()),
-        skipped=dict(sorted(skipped.items())),
-        errors_by_reason=dict(sorted(errors_by_reason.items())),
-        outcomes=outcomes,
-        seconds=time.monotonic() - started,
-        chars=chars,
-        failed_files=[o.path for o in outcomes if o.status == "failed"],
-        retired_files=retire,
+
+@dataclass(frozen=True)
+class BronzeBalance:
+    """The crawl's bronze tables against its manifest, file by file."""
+
+    rows_in_bronze: int  # documents
+    documents_in_manifest: int
+    skip_rows: int
+    record_error_rows: int
+    files: int  # files in the manifest or in a bronze table
+    unbalanced: list[dict]  # up to 50 files whose rows disagree with their counts
+
+    @property
+    def passed(self) -> bool:
+        return not self.unbalanced and self.rows_in_bronze == self.documents_in_manifest
+
+
+def _rows_per_file(spark, lake_root: str, table: str, snapshot: str, name: str, where=None):
+    uri = table_uri(lake_root, table)
+    if not table_exists(spark, uri):
+        return spark.createDataFrame([], f"warc_path string, {name} bigint")
+    frame = read_partition(spark, uri, snapshot)
+    if where is not None:
+        frame = frame.where(where)
+    from pyspark.sql import functions as F
+
+    return frame.groupBy("warc_path").agg(F.count(F.lit(1)).alias(name))
+
+
+def _manifest_counts(spark, lake_root: str, snapshot: str):
+    from pyspark.sql import functions as F
+
+    columns = ["n_documents", "n_skipped", "n_record_errors", "n_responses", "n_conversions"]
+    uri = table_uri(lake_root, MANIFEST)
+    if not table_exists(spark, uri):
+        return spark.createDataFrame([], "warc_path string, " + ", ".join(f"{c} bigint" for c in columns))
+    return read_partition(spark, uri, snapshot).select(F.col("path").alias("warc_path"), *columns)
+
+
+def bronze_balance(spark, lake_root: str, snapshot: str) -> BronzeBalance:
+    """Per file of the crawl: documents, skip rows and record-error rows in the tables equal the
+    manifest's n_documents, n_skipped and n_record_errors, and (for files bronze has counted)
+    n_responses + n_conversions = n_documents + n_skipped + n_record_errors."""
+    from pyspark.sql import functions as F
+
+    found = (_rows_per_file(spark, lake_root, BRONZE_DOCUMENTS, snapshot, "documents")
+             .join(_rows_per_file(spark, lake_root, BRONZE_SKIPS, snapshot, "skip_rows"),
+                   "warc_path", "full_outer")
+             .join(_rows_per_file(spark, lake_root, BRONZE_ERRORS, snapshot, "record_error_rows",
+                                  F.col("record_type").isin(*ROW_RECORD_TYPES)),
+                   "warc_path", "full_outer"))
+    counted = ["documents", "skip_rows", "record_error_rows"]
+    expected = ["n_documents", "n_skipped", "n_record_errors"]
+    joined = (_manifest_counts(spark, lake_root, snapshot).join(found, "warc_path", "full_outer")
+              .fillna(0, subset=counted + expected))
+    wrong_rows = [F.col(c) != F.col(e) for c, e in zip(counted, expected)]
+    wrong_sum = F.col("n_responses").isNotNull() & (
+        F.col("n_responses") + F.col("n_conversions")
+        != F.col("n_documents") + F.col("n_skipped") + F.col("n_record_errors"))
+    unbalanced = wrong_sum
+    for condition in wrong_rows:
+        unbalanced = unbalanced | condition
+    totals = joined.agg(*[F.sum(c).alias(c) for c in counted + ["n_documents"]],
+                        F.count(F.lit(1)).alias("files")).first()
+    bad = [r.asDict() for r in joined.where(unbalanced).orderBy("warc_path").limit(50).collect()]
+    return BronzeBalance(
+        rows_in_bronze=int(totals["documents"] or 0),
+        documents_in_manifest=int(totals["n_documents"] or 0),
+        skip_rows=int(totals["skip_rows"] or 0),
+        record_error_rows=int(totals["record_error_rows"] or 0),
+        files=int(totals["files"]),
+        unbalanced=bad,
     )
 
 
-def bronze_balance(spark, lake_root: str, snapshot: str) -> tuple[int, int]:
-    """(rows of the crawl in bronze/documents, documents the manifest says its files gave)."""
+def trace_url(spark, lake_root: str, snapshot: str, url: str) -> list[dict]:
+    """Where the response or conversion records of `url` went in a crawl: one dict per record, with
+    its table (documents, skips, errors), file, offset, record id, reason and content type."""
+    return trace_urls(spark, lake_root, snapshot, [url]).get(url, [])
+
+
+def trace_urls(spark, lake_root: str, snapshot: str, urls: list[str]) -> dict[str, list[dict]]:
+    """`trace_url` for many URLs in one query: {url: its records}; URLs never read are absent."""
     from pyspark.sql import functions as F
 
-    rows = partition_counts(spark, lake_root, snapshot, {"bronze": BRONZE_DOCUMENTS})["bronze"]
-    manifest_docs = (read_partition(spark, table_uri(lake_root, MANIFEST), snapshot)
-                     .agg(F.coalesce(F.sum("n_documents"), F.lit(0)).alias("n")).first()["n"])
-    return rows, int(manifest_docs)
+    found: dict[str, list[dict]] = {}
+    parts = []
+    any_row, null = F.lit(True), F.lit(None).cast("string")
+    for table, name, id_column, reason, content_type, which in (
+            (BRONZE_DOCUMENTS, "documents", "doc_id", null, F.col("content_type"), any_row),
+            (BRONZE_SKIPS, "skips", "record_id", F.col("reason"), F.col("content_type"), any_row),
+            (BRONZE_ERRORS, "errors", "record_id", F.col("reason"), null,
+             F.col("record_type").isin(*ROW_RECORD_TYPES))):
+        uri = table_uri(lake_root, table)
+        if table_exists(spark, uri):
+            rows = read_partition(spark, uri, snapshot).where(F.col("url").isin(*urls) & which)
+            parts.append(rows.select(
+                "url", F.lit(name).alias("table"), "warc_path", "offset",
+                F.col(id_column).alias("record_id"), reason.alias("reason"),
+                content_type.alias("content_type")))
+    if not parts or not urls:
+        return found
+    frame = parts[0]
+    for part in parts[1:]:
+        frame = frame.unionByName(part)
+    for row in frame.orderBy("url", "warc_path", "offset").collect():
+        record = row.asDict()
+        found.setdefault(record.pop("url"), []).append(record)
+    return found

@@ -2,20 +2,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from contract.tables import MANIFEST, MANIFEST_SCHEMA, table_uri
 from spark_jobs.arrow_schema import to_spark_schema
+from spark_jobs.delta_columns import add_missing_columns
 from spark_jobs.delta_io import overwrite_where, partition_predicate, table_exists
 
 
 @dataclass(frozen=True)
 class FileOutcome:
+    """What bronze made of one file (the manifest's columns of the same names)."""
+
     path: str
     status: str  # done | failed
     n_documents: int
     n_errors: int
     error: str | None
+    n_records: int = 0  # every WARC record read
+    n_responses: int = 0
+    n_conversions: int = 0
+    n_skipped: int = 0  # responses and conversions with a row in bronze/skips
+    n_record_errors: int = 0  # responses and conversions with a row in bronze/errors
+
+
+# The manifest columns bronze writes back for each processed file.
+OUTCOME_COLUMNS = ("status", "n_documents", "n_errors", "error", "n_records", "n_responses",
+                   "n_conversions", "n_skipped", "n_record_errors", "updated_at")
 
 
 def _now() -> dt.datetime:
@@ -33,8 +46,10 @@ def register_files(spark, lake_root: str, snapshot: str, paths: list[str], kind:
     """
     uri = table_uri(lake_root, MANIFEST)
     now = _now()
-    rows = [(snapshot, p, kind, "pending", None, None, None, now) for p in dict.fromkeys(paths)]
-    incoming = spark.createDataFrame(rows, to_spark_schema(MANIFEST_SCHEMA))
+    rows = [{"snapshot": snapshot, "path": p, "kind": kind, "status": "pending", "updated_at": now}
+            for p in dict.fromkeys(paths)]
+    incoming = spark.createDataFrame(_tuples(rows), to_spark_schema(MANIFEST_SCHEMA))
+    add_missing_columns(spark, uri, MANIFEST_SCHEMA)
     exists = table_exists(spark, uri)
     existing = _paths(spark, uri, snapshot) if exists else set()
     if reset or not exists:
@@ -88,13 +103,16 @@ def record_outcomes(spark, lake_root: str, snapshot: str, outcomes: list[FileOut
     from delta.tables import DeltaTable
 
     uri = table_uri(lake_root, MANIFEST)
+    add_missing_columns(spark, uri, MANIFEST_SCHEMA)
     now = _now()
-    rows = [(snapshot, o.path, "", o.status, o.n_documents, o.n_errors, o.error, now)
-            for o in outcomes]
-    updates = spark.createDataFrame(rows, to_spark_schema(MANIFEST_SCHEMA))
+    rows = [{**asdict(o), "snapshot": snapshot, "kind": "", "updated_at": now} for o in outcomes]
+    updates = spark.createDataFrame(_tuples(rows), to_spark_schema(MANIFEST_SCHEMA))
     (DeltaTable.forPath(spark, uri).alias("m")
      .merge(updates.alias("u"), "m.snapshot = u.snapshot AND m.path = u.path")
-     .whenMatchedUpdate(set={
-         "status": "u.status", "n_documents": "u.n_documents", "n_errors": "u.n_errors",
-         "error": "u.error", "updated_at": "u.updated_at"})
+     .whenMatchedUpdate(set={c: f"u.{c}" for c in OUTCOME_COLUMNS})
      .execute())
+
+
+def _tuples(rows: list[dict]) -> list[tuple]:
+    """Manifest rows as tuples in the contract's column order (absent columns null)."""
+    return [tuple(row.get(name) for name in MANIFEST_SCHEMA.names) for row in rows]

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, table_uri
+from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_SKIPS, MANIFEST, table_uri
 from core.warc.extract import ExtractionConfig
 from spark_jobs import manifest
-from spark_jobs.bronze import run_bronze, unlisted_paths
-from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED, WHIRLWIND_WARC
+from spark_jobs.bronze import bronze_balance, run_bronze, trace_url, unlisted_paths
+from tests.bronze_fixtures import CONFIG, EXPECTED, write_every_outcome_warc
+from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED, WHIRLWIND_WARC, WHIRLWIND_WET
+from tests.test_bronze_batches import fastwarc_record_types
 
 
 def _docs(spark, lake_root, snapshot):
@@ -30,13 +32,18 @@ def test_bronze_on_real_warc_gives_16_documents_with_urls_and_text(spark, lake_r
     assert all(r.domain and r.domain in r.url for r in rows)
     assert all(r.fetch_time.year == 2020 for r in rows)
     assert {r.extractor for r in rows} == {"resiliparse"}
+    assert {r.content_type_source for r in rows} == {"http"}
+    assert result.records_by_type == {"metadata": 16, "request": 17, "response": 16, "warcinfo": 1}
+    assert result.skip_rows == 0 and result.record_errors == 0
 
 
 def test_bronze_on_repaired_wet_gives_68_documents(spark, lake_root):
     result = run_bronze(spark, lake_root, "CC-MAIN-2016-50", [str(WET_REPAIRED)])
     assert result.documents == 68
     assert result.outcomes[0].status == "done"
-    assert {r.extractor for r in _docs(spark, lake_root, "CC-MAIN-2016-50").collect()} == {"wet"}
+    assert result.outcomes[0].n_conversions == 68 and result.outcomes[0].n_records == 69
+    rows = _docs(spark, lake_root, "CC-MAIN-2016-50").collect()
+    assert {(r.extractor, r.content_type_source) for r in rows} == {("wet", "warc_record")}
 
 
 def test_bronze_on_lf_only_wet_recovers_and_records_errors(spark, lake_root):
@@ -106,6 +113,7 @@ def test_rows_of_files_the_manifest_no_longer_lists_are_removed_with_the_next_wr
     assert result.retired_files == [str(WET_LF_ONLY)] and result.files == 0
     assert _paths_in(spark, lake_root, BRONZE_DOCUMENTS, crawl) == {str(WARC_2020)}
     assert _paths_in(spark, lake_root, BRONZE_ERRORS, crawl) == set()  # the LF file's errors went too
+    assert _paths_in(spark, lake_root, BRONZE_SKIPS, crawl) == set()
     assert _docs(spark, lake_root, crawl).count() == 16
     # The other crawl, and its manifest, are untouched.
     assert _paths_in(spark, lake_root, BRONZE_DOCUMENTS, other) == set(both)
@@ -121,3 +129,87 @@ def test_manifest_without_reset_adds_files_and_keeps_their_status(spark, lake_ro
     counts = manifest.register_files(spark, lake_root, crawl, [str(WET_REPAIRED)], "warc")
     assert counts == {"selected": 1, "new": 1, "files_done": 1, "files_pending": 1}
     assert manifest.files_to_process(spark, lake_root, crawl) == [str(WET_REPAIRED)]
+
+
+def _register_run_record(spark, lake_root, snapshot, paths, config=ExtractionConfig()):
+    manifest.register_files(spark, lake_root, snapshot, [str(p) for p in paths], "warc")
+    result = run_bronze(spark, lake_root, snapshot, [str(p) for p in paths], config)
+    manifest.record_outcomes(spark, lake_root, snapshot, result.outcomes)
+    return result
+
+
+def _manifest_rows(spark, lake_root, snapshot):
+    frame = spark.read.format("delta").load(table_uri(lake_root, MANIFEST))
+    return {r.path: r for r in frame.where(F.col("snapshot") == snapshot).collect()}
+
+
+def test_every_response_of_the_real_fixtures_is_accounted_for_file_by_file(spark, lake_root):
+    files = [WARC_2020, WET_REPAIRED, WET_LF_ONLY, WHIRLWIND_WARC, WHIRLWIND_WET]
+    _register_run_record(spark, lake_root, "CC-MAIN-2020-34", files)
+    balance = bronze_balance(spark, lake_root, "CC-MAIN-2020-34")
+    assert balance.passed and balance.unbalanced == [] and balance.files == len(files)
+    assert balance.rows_in_bronze == balance.documents_in_manifest == 16 + 68 + 68 + 1 + 1
+    rows = _manifest_rows(spark, lake_root, "CC-MAIN-2020-34")
+    for path in files:
+        row, read = rows[str(path)], fastwarc_record_types(path if path != WET_LF_ONLY else WET_REPAIRED)
+        assert (row.n_records, row.n_responses, row.n_conversions) == (
+            sum(read.values()), read["response"], read["conversion"]), path
+        assert row.n_responses + row.n_conversions == row.n_documents + row.n_skipped + row.n_record_errors
+
+
+def test_a_file_with_every_outcome_balances_and_says_where_each_url_went(spark, lake_root, tmp_path):
+    path = str(write_every_outcome_warc(tmp_path / "every.warc.gz"))
+    result = _register_run_record(spark, lake_root, "CC-MAIN-2024-33", [path], CONFIG)
+    assert (result.documents, result.skip_rows, result.record_errors) == (2, 5, 1)
+    assert result.skipped["record_type.request"] == 8
+    (outcome,) = result.outcomes
+    assert (outcome.n_responses, outcome.n_skipped, outcome.n_record_errors) == (8, 5, 1)
+    balance = bronze_balance(spark, lake_root, "CC-MAIN-2024-33")
+    assert balance.passed and (balance.skip_rows, balance.record_error_rows) == (5, 1)
+
+    for url, (table, reason, status) in EXPECTED.items():
+        (where,) = trace_url(spark, lake_root, "CC-MAIN-2024-33", url)
+        assert (where["table"], where["reason"], where["warc_path"]) == (table, reason, path), url
+        assert where["offset"] > 0 and where["record_id"].startswith("<urn:uuid:")
+    skips = {r.url: r for r in spark.read.format("delta").load(table_uri(lake_root, BRONZE_SKIPS))
+             .collect()}
+    assert {u: (r.reason, r.http_status) for u, r in skips.items()} == {
+        u: (reason, status) for u, (table, reason, status) in EXPECTED.items() if table == "skips"}
+    assert (skips["https://every.example/report.pdf"].content_type,
+            skips["https://every.example/report.pdf"].content_type_source) == ("application/pdf", "http")
+    docs = {r.url: r.content_type_source for r in _docs(spark, lake_root, "CC-MAIN-2024-33").collect()}
+    assert docs == {"https://every.example/article": "http", "https://every.example/sniffed": "sniffed"}
+    assert trace_url(spark, lake_root, "CC-MAIN-2024-33", "https://every.example/never-fetched") == []
+
+
+def test_the_balance_names_a_file_whose_skip_rows_went_missing(spark, lake_root, tmp_path):
+    from delta.tables import DeltaTable
+
+    path = str(write_every_outcome_warc(tmp_path / "every.warc.gz"))
+    _register_run_record(spark, lake_root, "CC-MAIN-2024-33", [path, str(WARC_2020)], CONFIG)
+    DeltaTable.forPath(spark, table_uri(lake_root, BRONZE_SKIPS)).delete(
+        F.col("url") == "https://every.example/blank")
+    balance = bronze_balance(spark, lake_root, "CC-MAIN-2024-33")
+    assert not balance.passed
+    assert balance.rows_in_bronze == balance.documents_in_manifest  # the documents still agree
+    (bad,) = balance.unbalanced
+    assert (bad["warc_path"], bad["skip_rows"], bad["n_skipped"]) == (path, 4, 5)
+
+
+def test_a_lake_written_before_the_new_columns_takes_them(spark, lake_root):
+    crawl = "CC-MAIN-2020-34"
+    _register_run_record(spark, lake_root, crawl, [WHIRLWIND_WARC])
+    old = {MANIFEST: ["n_records", "n_responses", "n_conversions", "n_skipped", "n_record_errors"],
+           BRONZE_DOCUMENTS: ["content_type_source"], BRONZE_ERRORS: ["record_type", "url"]}
+    for table, dropped in old.items():  # rewrite each table as the previous version had it
+        uri = table_uri(lake_root, table)
+        frame = spark.read.format("delta").load(uri).drop(*dropped)
+        frame.localCheckpoint().write.format("delta").mode("overwrite").partitionBy("snapshot") \
+            .option("overwriteSchema", "true").save(uri)
+    assert "content_type_source" not in spark.read.format("delta").load(
+        table_uri(lake_root, BRONZE_DOCUMENTS)).columns
+
+    _register_run_record(spark, lake_root, crawl, [WHIRLWIND_WARC, WARC_2020])
+    assert bronze_balance(spark, lake_root, crawl).passed
+    docs = _docs(spark, lake_root, crawl).collect()
+    assert len(docs) == 17 and {r.content_type_source for r in docs} == {"http"}

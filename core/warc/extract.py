@@ -6,7 +6,13 @@ Spark task, the benchmark calls it in a plain loop, tests call it on the real fi
 What comes out of a file is a stream of events:
 - `dict` rows with the columns of `contract.tables.BRONZE_SCHEMA` (documents),
 - `ExtractionError` for anything that went wrong at a place in the file (quarantined, never raised),
-- `Skip` for records that are valid but not wanted (requests, non-200, non-HTML, oversized, ...).
+- `Skip` for records that are valid but not wanted (requests, non-200, non-HTML, oversized, ...),
+  with the record's type, offset, id, URL, HTTP status and content type.
+
+Every record read gives exactly one outcome: a document, a `Skip`, or an `ExtractionError` whose
+`record_type` is set (the record failed: truncated, or the extractor raised). Other errors
+(`record_type` None) are about the file or a byte range, or annotate a record that still gives its
+own outcome (`warc.content_length_mismatch`); `spark_jobs.bronze` balances on this.
 
 A file that fastwarc cannot parse (headers with bare LF, a wrong Content-Length, a damaged gzip
 member) or in which it finds no record is read again by the lenient reader in `warc_lenient`, which
@@ -30,7 +36,9 @@ from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from core.warc import lenient as warc_lenient
 from core.warc.stream_tail import StreamTail
-from core.warc.content_type import SOURCE_WARC_RECORD, decide_content_type
+from core.warc.content_type import (
+    SOURCE_HTTP, SOURCE_WARC_RECORD, decide_content_type, normalize_mime_type,
+)
 from core.io.remote import open_uri
 
 EXTRACTORS = ("resiliparse", "trafilatura")
@@ -58,11 +66,26 @@ class ExtractionError:
     record_id: str | None
     reason: str
     detail: str
+    # WARC-Type of the record this error stands in for (the record gave no document and no skip:
+    # warc.truncated_record, extract.failed); None when the error is not one record's outcome (file,
+    # gzip and byte-range errors, and warc.content_length_mismatch, which annotates a record that
+    # still gives its own event).
+    record_type: str | None = None
+    url: str | None = None  # WARC-Target-URI of that record
 
 
 @dataclass(frozen=True)
 class Skip:
+    """A record that is valid but gives no document: why, and which record it was."""
+
     reason: str
+    record_type: str | None = None  # WARC-Type
+    offset: int | None = None  # byte offset of the record in the (compressed) file
+    record_id: str | None = None
+    url: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None  # the payload's MIME type as far as it was decided
+    content_type_source: str | None = None  # http | warc_identified | sniffed | warc_record
 
 
 Event = dict | ExtractionError | Skip
@@ -175,38 +198,44 @@ def _record_to_event(
     record_id = headers.get("WARC-Record-ID")
     url = headers.get("WARC-Target-URI") or ""
     date = headers.get("WARC-Date")
+
+    def skip(reason: str, content_type: str | None = None, source: str | None = None) -> Skip:
+        return Skip(reason, record_type, offset, record_id, url, http_status, content_type, source)
+
     if record_type == "conversion":
         if len(payload) > config.max_payload_bytes:
-            return Skip("payload_too_large")
+            return skip("payload_too_large", "text/plain", SOURCE_WARC_RECORD)
         text, charset = bytes_to_str(payload, "utf-8", errors="replace"), "utf-8"
         text = text.strip()
         if not text:
-            return Skip("empty_text")
+            return skip("empty_text", "text/plain", SOURCE_WARC_RECORD)
         return _document(
             record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
             snapshot=snapshot, content_type="text/plain", content_type_source=SOURCE_WARC_RECORD,
             charset=charset, text=text, extractor="wet",
         )
     if record_type != "response":
-        return Skip(f"record_type.{record_type}")
+        return skip(f"record_type.{record_type}")
     if http_status is None:
-        return Skip("not_http")
-    if http_status != 200:
-        return Skip("http_status.non_200")
+        return skip("not_http")
+    if http_status != 200:  # the type is not decided (no sniffing); the header's, if any
+        return skip("http_status.non_200", normalize_mime_type(http_content_type) or None,
+                    SOURCE_HTTP if http_content_type else None)
     decided = decide_content_type(
         http_content_type, headers.get("WARC-Identified-Payload-Type"), payload
     )
     if decided.mime_type not in HTML_TYPES:
-        return Skip("content_type.not_html")
+        return skip("content_type.not_html", decided.mime_type, decided.source)
     if len(payload) > config.max_payload_bytes:
-        return Skip("payload_too_large")
+        return skip("payload_too_large", decided.mime_type, decided.source)
     html, charset = decode_html(payload, http_charset)
     try:
         text = html_to_text(html, config.extractor, config.trafilatura_favor_precision).strip()
     except Exception as exc:  # a parser failure on one page must not fail the file
-        return ExtractionError(offset, record_id, "extract.failed", f"{type(exc).__name__}: {exc}")
+        return ExtractionError(offset, record_id, "extract.failed", f"{type(exc).__name__}: {exc}",
+                               record_type, url)
     if not text:
-        return Skip("empty_text")
+        return skip("empty_text", decided.mime_type, decided.source)
     return _document(
         record_id=record_id, url=url, date=date, warc_path=warc_path, offset=offset,
         snapshot=snapshot, content_type=decided.mime_type, content_type_source=decided.source,
@@ -242,15 +271,18 @@ def _fastwarc_event(record, warc_path: str, snapshot: str, config: ExtractionCon
             return ExtractionError(
                 record.stream_pos, record_id, "warc.truncated_record",
                 f"{record_type} record has {consumed} of {expected} bytes (truncated file?)",
+                record_type, record.headers.get("WARC-Target-URI"),
             )
-        return Skip(f"record_type.{record_type}")
+        return Skip(f"record_type.{record_type}", record_type, record.stream_pos, record_id,
+                    record.headers.get("WARC-Target-URI"))
     payload = record.reader.read(config.max_payload_bytes + 1)
     if len(payload) > config.max_payload_bytes:
         _consume(record)
     elif len(payload) < expected:
         return ExtractionError(
             record.stream_pos, record_id, "warc.truncated_record",
-            f"payload has {len(payload)} of {expected} bytes (truncated file?)",
+            f"payload has {len(payload)} of {expected} bytes (truncated file?)", record_type,
+            record.headers.get("WARC-Target-URI"),
         )
     http = record.http_headers if record.is_http else None
     return _record_to_event(
@@ -344,7 +376,10 @@ def _iter_lenient(
                     " recovered by the lenient reader",
                 )
             if item.oversized:
-                yield Skip("payload_too_large")
+                yield Skip("payload_too_large", item.record_type, item.offset, record_id,
+                           item.headers.get("WARC-Target-URI"), item.http_status,
+                           normalize_mime_type(item.http_content_type) or None,
+                           SOURCE_HTTP if item.http_content_type else None)
                 continue
             yield _record_to_event(
                 record_type=item.record_type,
