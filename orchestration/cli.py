@@ -66,17 +66,20 @@ def run_config_for(args) -> dict:
         "kind": args.kind, "selection": args.selection, "n_files": args.files, "seed": args.seed}}}
     if args.reprocess:
         ops["bronze_documents"] = {"config": {"reprocess": True}}
+    if args.preset != "fineweb":
+        ops["silver_documents"] = {"config": {"preset": args.preset}}
     return {"ops": ops}
 
 
 def cmd_run(args) -> int:
-    from orchestration.definitions import defs
+    """Materialize every asset of one crawl in this process: one SparkSession for the whole run."""
+    from orchestration.definitions import build_definitions
     from resources.partitions import add_crawls
 
     crawl = validate_crawl_id(args.crawl)
     instance = _instance()
     add_crawls(instance, [crawl])
-    job = defs.resolve_job_def("crawl_pipeline")
+    job = build_definitions().resolve_job_def("crawl_pipeline")
     started = time.monotonic()
     print(f"materializing {crawl} (dagster home {os.environ['DAGSTER_HOME']})", flush=True)
     result = job.execute_in_process(
@@ -98,6 +101,43 @@ def cmd_run(args) -> int:
     return 0 if result.success else 1
 
 
+def crawl_weights(pairs: list[str]) -> dict[str, float]:
+    """`CRAWL=WEIGHT` pairs as a dict."""
+    weights = {}
+    for pair in pairs:
+        crawl, sep, weight = pair.partition("=")
+        try:
+            weights[validate_crawl_id(crawl)] = float(weight) if sep else float("nan")
+        except ValueError as exc:
+            raise ValueError(f"--weight {pair!r}: expected CRAWL=NUMBER ({exc})") from exc
+        if not weights[crawl] > 0:
+            raise ValueError(f"--weight {pair!r}: the weight must be a number > 0")
+    return weights
+
+
+def cmd_combine_shards(args) -> int:
+    """Materialize `combined_shards` alone: every chosen crawl's shards as one Megatron blend."""
+    from dagster import AssetKey
+
+    from orchestration.definitions import build_definitions
+
+    config = {"name": args.name, "crawls": [validate_crawl_id(c) for c in args.crawls] or None,
+              "crawl_weights": crawl_weights(args.weight), "verify_sha256": args.verify_sha256}
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=_instance(), asset_selection=[AssetKey("combined_shards")],
+        run_config={"ops": {"combined_shards": {"config": config}}}, raise_on_error=False)
+    for event in result.get_asset_materialization_events():
+        metadata = event.event_specific_data.materialization.metadata
+        print(f"  combined_shards: {metadata['shards'].value} shards, {metadata['total_tokens'].value} tokens "
+              f"of {metadata['crawls'].value} -> {metadata['data_args'].value}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"  failed: {event.event_specific_data.error.message.strip()}")
+    print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+    return 0 if result.success else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="refinery", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,7 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--files", type=int, default=4, help="files for first/sample selection")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--reprocess", action="store_true", help="redo files already done")
+    run.add_argument("--preset", default="fineweb", choices=["fineweb", "fineweb2"],
+                     help="silver filter recipe: fineweb (English, default) or fineweb2 (every language)")
     run.set_defaults(func=cmd_run)
+    combine = sub.add_parser("combine-shards", help="one Megatron blend of several crawls' training shards")
+    combine.add_argument("--name", default="all", help="directory under shards/combined/ (default: all)")
+    combine.add_argument("--crawls", nargs="*", default=[], help="crawls to combine (default: all with shards)")
+    combine.add_argument("--weight", action="append", default=[], metavar="CRAWL=W",
+                         help="weight of a crawl (default 1); repeatable")
+    combine.add_argument("--verify-sha256", action="store_true", help="re-hash every shard file")
+    combine.set_defaults(func=cmd_combine_shards)
     return parser
 
 

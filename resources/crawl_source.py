@@ -1,7 +1,6 @@
 """Where crawl listings and files come from (Common Crawl over HTTPS, S3 or a local mirror)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -24,12 +23,14 @@ class CrawlSourceResource(ConfigurableResource):
     """
 
     base_uri: str = Field(
-        default_factory=lambda: os.environ.get("REFINERY_CC_BASE", COMMON_CRAWL_HTTPS),
-        description="Common Crawl base: https://data.commoncrawl.org/, s3://commoncrawl/ or a dir.",
+        default=COMMON_CRAWL_HTTPS,
+        description="Common Crawl base: https://data.commoncrawl.org/, s3://commoncrawl/ or a dir "
+                    "(REFINERY_CC_BASE through the Definitions).",
     )
     sample_dir: str = Field(
-        default_factory=lambda: os.environ.get("REFINERY_SAMPLE_DIR", ".sample-crawl"),
-        description="Where the embedded sample crawl is built (deterministic, a few MB).",
+        default=".sample-crawl",
+        description="Where the embedded sample crawl is built, deterministic, a few MB "
+                    "(REFINERY_SAMPLE_DIR through the Definitions).",
     )
 
     def base_for(self, crawl_id: str) -> str:

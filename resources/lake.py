@@ -1,7 +1,6 @@
 """The lake root: where every Delta table lives (a local directory or any URI)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -18,8 +17,9 @@ class LakeResource(ConfigurableResource):
     """Where the Delta tables live: a local directory or any URI Spark and delta-rs understand."""
 
     root: str = Field(
-        default_factory=lambda: os.environ.get("REFINERY_LAKE_ROOT", "lake"),
-        description="Lake root: ./lake by default, or s3a://, abfss://, gs:// in production.",
+        default="lake",
+        description="Lake root: ./lake by default (REFINERY_LAKE_ROOT through the Definitions), "
+                    "or s3a://, abfss://, gs:// in production.",
     )
 
     @property

@@ -1,26 +1,52 @@
 """The Ray cluster (a local instance by default, RAY_ADDRESS for a cluster)."""
 from __future__ import annotations
 
-import os
+from typing import Optional
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 
 class RayResource(ConfigurableResource):
-    """A Ray cluster: a local instance by default, RAY_ADDRESS or `address` for a cluster."""
+    """Ray for a run: initialized in setup, shut down in teardown only if this resource started it.
 
-    address: str | None = Field(default=None, description="Ray address; RAY_ADDRESS when unset.")
-    num_cpus: int | None = Field(default=None, description="CPUs for a local instance.")
+    A Ray instance already initialized in the process (a test's, a notebook's) is used as it is and
+    left running. Otherwise `address` (RAY_ADDRESS through the Definitions) connects to a cluster,
+    and without one a local instance with `num_cpus` CPUs is started.
+    """
 
-    def init(self):
+    address: Optional[str] = Field(
+        default=None, description="Ray cluster address (ray://host:10001, auto); RAY_ADDRESS when "
+                                  "set, else a local instance.")
+    num_cpus: Optional[int] = Field(default=None, description="CPUs for a local instance.")
+
+    _started: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        import ray
+
+        if ray.is_initialized():
+            self._started = False
+            return
+        if self.address:
+            ray.init(address=self.address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+        self._started = True
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        import ray
+
+        if self._started:
+            self._started = False
+            ray.shutdown()
+
+    @property
+    def ray(self):
+        """The `ray` module, initialized (only inside a Dagster run, after setup)."""
         import ray
 
         if not ray.is_initialized():
-            address = self.address or os.environ.get("RAY_ADDRESS")
-            if address:
-                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False,
-                         ignore_reinit_error=True, log_to_driver=False)
+            raise RuntimeError("Ray is not initialized: RayResource initializes it when a Dagster "
+                               "run sets the resource up")
         return ray

@@ -1,5 +1,10 @@
 """Bronze extraction on Spark: WARC/WET files in, `bronze/documents` and `bronze/errors` out.
 
+Files the manifest no longer lists (after a smaller re-selection with `reset`) lose their rows in
+the same Delta commit that writes the processed files (`unlisted_paths`, `retire=`), so the bronze
+partition holds exactly the manifest's files, and a run that fails before writing leaves both the
+stale rows and the manifest's counts as they were (the balance check still agrees).
+
 One file per Spark task: a `range(n, numPartitions=n)` frame carries file indexes, and each task
 streams its file from its URI (never `binaryFiles`, which would hold a 1 GB file in memory) through
 `warc_extract.extract_file`, emitting Arrow batches through `mapInArrow`. Documents, errors and skip
@@ -20,7 +25,7 @@ from contract.tables import (
 )
 from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.balance import partition_counts
-from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition
+from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 from spark_jobs.manifest import FileOutcome
 from core.warc.extract import ExtractionConfig, ExtractionError, Skip, extract_file
 
@@ -91,6 +96,7 @@ class BronzeResult:
     seconds: float
     chars: int = 0
     failed_files: list[str] = field(default_factory=list)
+    retired_files: list[str] = field(default_factory=list)
 
 
 def _outcomes(paths, per_file_docs, per_file_errors, file_level) -> list[FileOutcome]:
@@ -105,21 +111,50 @@ def _outcomes(paths, per_file_docs, per_file_errors, file_level) -> list[FileOut
     return outcomes
 
 
+def unlisted_paths(spark, lake_root: str, snapshot: str) -> list[str]:
+    """Files with rows of the crawl in bronze/documents or bronze/errors that its manifest no longer
+    lists (a missing manifest lists nothing)."""
+    from pyspark.sql import functions as F
+
+    found = None
+    for table in (BRONZE_DOCUMENTS, BRONZE_ERRORS):
+        uri = table_uri(lake_root, table)
+        if table_exists(spark, uri):
+            paths = read_partition(spark, uri, snapshot).select("warc_path").distinct()
+            found = paths if found is None else found.union(paths).distinct()
+    if found is None:
+        return []
+    manifest_uri = table_uri(lake_root, MANIFEST)
+    if table_exists(spark, manifest_uri):
+        listed = (read_partition(spark, manifest_uri, snapshot)
+                  .select(F.col("path").alias("warc_path")))
+        found = found.join(listed, "warc_path", "left_anti")
+    return sorted(r.warc_path for r in found.collect())
+
+
+def _empty_union(spark):
+    return spark.createDataFrame([], to_spark_schema(UNION_SCHEMA))
+
+
 def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
-               config: ExtractionConfig = ExtractionConfig()) -> BronzeResult:
-    """Extract `paths` and replace their rows in the bronze tables. Returns counts per reason."""
+               config: ExtractionConfig = ExtractionConfig(), retire: list[str] = ()) -> BronzeResult:
+    """Extract `paths` and replace their rows in the bronze tables; the rows of `retire` (files no
+    longer selected) go in the same commit. Returns counts per reason."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     started = time.monotonic()
     paths = sorted(paths)
-    if not paths:
+    retire = sorted(set(retire) - set(paths))
+    if not paths and not retire:
         return BronzeResult(0, 0, 0, {}, {}, [], 0.0)
-    union = (
-        spark.range(0, len(paths), 1, numPartitions=len(paths))
-        .mapInArrow(make_extract_batches(paths, snapshot, config), to_spark_schema(UNION_SCHEMA))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
+    if paths:
+        union = (spark.range(0, len(paths), 1, numPartitions=len(paths))
+                 .mapInArrow(make_extract_batches(paths, snapshot, config),
+                             to_spark_schema(UNION_SCHEMA)))
+    else:
+        union = _empty_union(spark)
+    union = union.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary = (union.groupBy("row_type", "warc_path", "reason")
                    .agg(F.count(F.lit(1)).alias("rows"), F.sum("count").alias("skips"),
@@ -127,7 +162,7 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
                    .collect())
         docs = union.where(F.col("row_type") == "doc").select(*BRONZE_SCHEMA.names)
         errors = union.where(F.col("row_type") == "error").select(*BRONZE_ERRORS_SCHEMA.names)
-        predicate = partition_predicate(snapshot, "warc_path", paths)
+        predicate = partition_predicate(snapshot, "warc_path", paths + retire)
         overwrite_where(docs, table_uri(lake_root, BRONZE_DOCUMENTS), predicate)
         overwrite_where(errors, table_uri(lake_root, BRONZE_ERRORS), predicate)
     finally:
@@ -161,6 +196,7 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
         seconds=time.monotonic() - started,
         chars=chars,
         failed_files=[o.path for o in outcomes if o.status == "failed"],
+        retired_files=retire,
     )
 
 

@@ -20,6 +20,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from core.cache import cache_root
+
 DELTA_VERSION = "4.4.0"
 SPARK_BINARY = "4.2"
 SCALA_BINARY = "2.13"
@@ -31,8 +33,8 @@ ARTIFACTS = (
 
 
 def jar_cache_dir() -> Path:
-    default = Path.home() / ".cache" / "cc-refinery" / "jars"
-    return Path(os.environ.get("REFINERY_JAR_CACHE", default))
+    """REFINERY_JAR_CACHE, else `jars/` under the project cache (core.cache.cache_root)."""
+    return Path(os.environ.get("REFINERY_JAR_CACHE") or cache_root() / "jars")
 
 
 def _jar_name(artifact: str, version: str) -> str:

@@ -22,33 +22,39 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def register_files(spark, lake_root: str, snapshot: str, paths: list[str], kind: str) -> dict:
+def register_files(spark, lake_root: str, snapshot: str, paths: list[str], kind: str,
+                   reset: bool = False) -> dict:
     """Add selected files as `pending`; files already in the manifest keep their status.
 
+    With `reset`, the crawl's partition is replaced by exactly `paths` (all pending) in one commit,
+    so a smaller re-selection forgets the files it no longer lists; their rows in later stages are
+    removed by those stages (bronze drops the rows of files the manifest no longer lists).
     Returns counts: selected, new, and files per status after the update.
     """
-    from pyspark.sql import functions as F
-
     uri = table_uri(lake_root, MANIFEST)
     now = _now()
-    rows = [(snapshot, p, kind, "pending", None, None, None, now) for p in paths]
+    rows = [(snapshot, p, kind, "pending", None, None, None, now) for p in dict.fromkeys(paths)]
     incoming = spark.createDataFrame(rows, to_spark_schema(MANIFEST_SCHEMA))
-    if not table_exists(spark, uri):
-        incoming.write.format("delta").partitionBy("snapshot").save(uri)
-        new = len(paths)
+    exists = table_exists(spark, uri)
+    existing = _paths(spark, uri, snapshot) if exists else set()
+    if reset or not exists:
+        overwrite_where(incoming, uri, partition_predicate(snapshot))
     else:
         from delta.tables import DeltaTable
 
-        existing = {
-            r.path for r in spark.read.format("delta").load(uri)
-            .where(F.col("snapshot") == snapshot).select("path").collect()
-        }
-        new = len(set(paths) - existing)
         (DeltaTable.forPath(spark, uri).alias("m")
          .merge(incoming.alias("i"), "m.snapshot = i.snapshot AND m.path = i.path")
          .whenNotMatchedInsertAll().execute())
+    new = len(set(paths) - existing)
     counts = status_counts(spark, lake_root, snapshot)
     return {"selected": len(paths), "new": new, **counts}
+
+
+def _paths(spark, uri: str, snapshot: str) -> set[str]:
+    from pyspark.sql import functions as F
+
+    return {r.path for r in spark.read.format("delta").load(uri)
+            .where(F.col("snapshot") == snapshot).select("path").collect()}
 
 
 def status_counts(spark, lake_root: str, snapshot: str) -> dict:
@@ -92,11 +98,3 @@ def record_outcomes(spark, lake_root: str, snapshot: str, outcomes: list[FileOut
          "status": "u.status", "n_documents": "u.n_documents", "n_errors": "u.n_errors",
          "error": "u.error", "updated_at": "u.updated_at"})
      .execute())
-
-
-def reset_partition(spark, lake_root: str, snapshot: str) -> None:
-    """Forget a crawl's selection (used before a re-selection that should shrink it)."""
-    uri = table_uri(lake_root, MANIFEST)
-    if table_exists(spark, uri):
-        empty = spark.createDataFrame([], to_spark_schema(MANIFEST_SCHEMA))
-        overwrite_where(empty, uri, partition_predicate(snapshot))

@@ -1,4 +1,11 @@
-"""The one SparkSession of a process, configured for Delta Lake and Arrow.
+"""SparkSessions for cc-refinery: configured for Delta Lake and Arrow, opened and closed by their owner.
+
+`open_session(settings)` reuses the session already running in the process when its settings agree
+with the ones asked for (a setting left at None agrees with anything), creates one otherwise, and
+says which it did; `close_session` stops a session only when the caller created it. So a test's
+session-scoped session, or a notebook's, is reused by every Dagster run and never stopped by one,
+and an incompatible running session is a clear error instead of a silently ignored configuration.
+The Dagster resource `resources.spark.SparkResource` owns the session of a run this way.
 
 `SPARK_MASTER` (or `master=`) points at a cluster; `SPARK_REMOTE` (or `remote=`) at a Spark Connect
 endpoint, in which case the server must have Delta configured. Locally, shuffle partitions are sized
@@ -10,21 +17,87 @@ import atexit
 import os
 import sys
 import threading
+from dataclasses import dataclass
 
 from spark_jobs.jars import ensure_delta_jars
 
-_lock = threading.Lock()
-_session = None
+DEFAULT_DRIVER_MEMORY = "4g"  # enough for the dedup job on 80k documents (BENCHMARKS.md)
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+
+_create_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """What a caller asks of a session; None: any running session's value, or the default."""
+
+    master: str | None = None  # None: SPARK_MASTER, else local[*]
+    remote: str | None = None  # Spark Connect URL (sc://host:15002); None: SPARK_REMOTE, else classic
+    shuffle_partitions: int | None = None  # None: 2 x cores, at least 4
+    driver_memory: str | None = None  # None: DEFAULT_DRIVER_MEMORY
+
+    def __post_init__(self) -> None:
+        if self.master and self.remote:
+            raise ValueError(f"set master ({self.master}) or remote ({self.remote}), not both")
+        if self.shuffle_partitions is not None and self.shuffle_partitions < 1:
+            raise ValueError(f"shuffle_partitions must be >= 1, got {self.shuffle_partitions}")
+
+
+@dataclass(frozen=True)
+class RunningSession:
+    """The settings of a running session that decide whether a caller may share it."""
+
+    remote: bool  # a Spark Connect session
+    master: str | None  # classic sessions only
+    shuffle_partitions: int | None
+    driver_memory: str | None  # classic sessions only; None when Spark's own default is in use
+    delta: bool  # Delta's SQL extension is loaded (unknown for Connect: the server decides)
 
 
 def default_shuffle_partitions() -> int:
     return max(4, 2 * (os.cpu_count() or 2))
 
 
+def _memory_bytes(value: str) -> int | None:
+    """'2g', '2048m', '2G' as bytes (Spark's JVM memory strings); None if unreadable."""
+    units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    text = value.strip().lower().removesuffix("b")
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        return None
+
+
+def incompatibilities(running: RunningSession, wanted: SparkSettings) -> list[str]:
+    """Why a running session cannot serve `wanted` (empty: it can). Pure, so it is tested alone."""
+    problems = []
+    if wanted.remote and not running.remote:
+        problems.append(f"remote {wanted.remote} wanted, a classic session (master "
+                        f"{running.master}) is running")
+    if wanted.master and running.remote:
+        problems.append(f"master {wanted.master} wanted, a Spark Connect session is running")
+    if wanted.master and not running.remote and wanted.master != running.master:
+        problems.append(f"master {wanted.master} wanted, {running.master} is running")
+    if wanted.shuffle_partitions is not None and wanted.shuffle_partitions != running.shuffle_partitions:
+        problems.append(f"spark.sql.shuffle.partitions {wanted.shuffle_partitions} wanted, "
+                        f"{running.shuffle_partitions} is set")
+    if wanted.driver_memory and not running.remote:
+        have = running.driver_memory
+        if have is None or _memory_bytes(have) != _memory_bytes(wanted.driver_memory):
+            problems.append(f"spark.driver.memory {wanted.driver_memory} wanted, "
+                            f"{have or 'Spark default'} is set")
+    if not running.remote and not running.delta:
+        problems.append(f"the running session has no Delta ({DELTA_EXTENSION} not in "
+                        "spark.sql.extensions)")
+    return problems
+
+
 def build_conf(
     master: str | None = None,
     shuffle_partitions: int | None = None,
-    driver_memory: str = "4g",
+    driver_memory: str | None = None,
     extra: dict | None = None,
 ) -> dict:
     """The Spark configuration cc-refinery uses (a plain dict, easy to inspect and test)."""
@@ -33,7 +106,7 @@ def build_conf(
         "spark.master": master or os.environ.get("SPARK_MASTER", "local[*]"),
         "spark.app.name": "cc-refinery",
         "spark.jars": ",".join(str(p) for p in jars),
-        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(shuffle_partitions or default_shuffle_partitions()),
         "spark.sql.adaptive.enabled": "true",
@@ -42,7 +115,7 @@ def build_conf(
         # Delta reads its log with this many partitions; 50 (the default) is slow on small tables.
         "spark.databricks.delta.snapshotPartitions": "4",
         "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "false",
-        "spark.driver.memory": driver_memory,
+        "spark.driver.memory": driver_memory or DEFAULT_DRIVER_MEMORY,
         "spark.python.worker.reuse": "true",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
@@ -57,41 +130,86 @@ def build_conf(
     return conf
 
 
+def running_session():
+    """The process's active or default SparkSession (classic or Connect), or None."""
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
+
+    try:
+        session = SparkSession.active()
+    except PySparkRuntimeError:  # NO_ACTIVE_OR_DEFAULT_SESSION
+        return None
+    return None if getattr(session, "is_stopped", False) else session
+
+
+def describe(session) -> RunningSession:
+    """What `incompatibilities` needs to know about a running session."""
+    from pyspark.sql.utils import is_remote
+
+    remote = is_remote() or type(session).__module__.startswith("pyspark.sql.connect")
+    shuffle = int(session.conf.get("spark.sql.shuffle.partitions"))  # Spark's 200 when unset
+    if remote:
+        return RunningSession(True, None, shuffle, None, True)
+    spark_conf = session.sparkContext.getConf()
+    return RunningSession(
+        remote=False,
+        master=session.sparkContext.master,
+        shuffle_partitions=shuffle,
+        driver_memory=spark_conf.get("spark.driver.memory", None),
+        delta=DELTA_EXTENSION in (session.conf.get("spark.sql.extensions", "") or ""),
+    )
+
+
+def _create(settings: SparkSettings):
+    from pyspark.sql import SparkSession
+
+    remote = settings.remote or (None if settings.master else os.environ.get("SPARK_REMOTE"))
+    if remote:
+        return SparkSession.builder.remote(remote).getOrCreate()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder
+    conf = build_conf(settings.master, settings.shuffle_partitions, settings.driver_memory)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+def open_session(settings: SparkSettings = SparkSettings()) -> tuple[object, bool]:
+    """(session, created): the running session if it suits `settings`, else a new one.
+
+    Raises RuntimeError naming every disagreement when a session that does not suit is running:
+    Spark allows one SparkContext per process, so its master and memory cannot change underneath.
+    """
+    with _create_lock:
+        session = running_session()
+        if session is None:
+            return _create(settings), True
+        problems = incompatibilities(describe(session), settings)
+        if problems:
+            raise RuntimeError(
+                "a SparkSession that does not match the requested settings is running in this "
+                "process: " + "; ".join(problems) + ". Leave the setting unset to share the "
+                "running session, or stop it first.")
+        return session, False
+
+
+def close_session(session, created: bool) -> None:
+    """Stop `session` if the caller created it; a shared session is left running."""
+    if created and session is not None:
+        session.stop()
+
+
 def get_spark(
     master: str | None = None,
     remote: str | None = None,
     shuffle_partitions: int | None = None,
-    driver_memory: str = "4g",
-    extra: dict | None = None,
+    driver_memory: str | None = None,
 ):
-    """Create the process's SparkSession once; later calls return the same one."""
-    global _session
-    from pyspark.sql import SparkSession
-
-    with _lock:
-        if _session is not None:
-            return _session
-        remote = remote or os.environ.get("SPARK_REMOTE")
-        if remote:
-            _session = SparkSession.builder.remote(remote).getOrCreate()
-        else:
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-            builder = SparkSession.builder
-            for key, value in build_conf(master, shuffle_partitions, driver_memory, extra).items():
-                builder = builder.config(key, value)
-            _session = builder.getOrCreate()
-            _session.sparkContext.setLogLevel("WARN")
-        atexit.register(stop_spark)
-        return _session
-
-
-def stop_spark() -> None:
-    """Stop the session if one was started (idempotent)."""
-    global _session
-    with _lock:
-        if _session is not None:
-            try:
-                _session.stop()
-            finally:
-                _session = None
+    """For scripts (bench/): a suitable session, stopped at exit if this call created it."""
+    session, created = open_session(SparkSettings(master, remote, shuffle_partitions, driver_memory))
+    if created:
+        atexit.register(close_session, session, True)
+    return session

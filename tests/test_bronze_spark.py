@@ -4,8 +4,10 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, table_uri
-from spark_jobs.bronze import run_bronze
-from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED
+from core.warc.extract import ExtractionConfig
+from spark_jobs import manifest
+from spark_jobs.bronze import run_bronze, unlisted_paths
+from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED, WHIRLWIND_WARC
 
 
 def _docs(spark, lake_root, snapshot):
@@ -74,3 +76,48 @@ def test_bronze_rewrites_only_its_own_crawl(spark, lake_root):
     counts = {r.snapshot: r["count"] for r in spark.read.format("delta")
               .load(table_uri(lake_root, BRONZE_DOCUMENTS)).groupBy("snapshot").count().collect()}
     assert counts == {"CC-MAIN-2020-34": 16, "CC-MAIN-2016-50": 68}
+
+
+def test_bronze_with_trafilatura_marks_its_documents(spark, lake_root):
+    result = run_bronze(spark, lake_root, "CC-MAIN-2024-22", [str(WHIRLWIND_WARC)],
+                        ExtractionConfig(extractor="trafilatura"))
+    assert result.documents == 1
+    (row,) = _docs(spark, lake_root, "CC-MAIN-2024-22").collect()
+    assert row.extractor == "trafilatura" and "Escopete" in row.text
+
+
+def _paths_in(spark, lake_root, table, snapshot):
+    frame = spark.read.format("delta").load(table_uri(lake_root, table))
+    return {r.warc_path for r in frame.where(F.col("snapshot") == snapshot).collect()}
+
+
+def test_rows_of_files_the_manifest_no_longer_lists_are_removed_with_the_next_write(spark, lake_root):
+    crawl, other = "CC-MAIN-2020-34", "CC-MAIN-2016-50"
+    both = [str(WARC_2020), str(WET_LF_ONLY)]
+    for snapshot in (crawl, other):
+        manifest.register_files(spark, lake_root, snapshot, both, "warc")
+        run_bronze(spark, lake_root, snapshot, both)
+    assert unlisted_paths(spark, lake_root, crawl) == []
+
+    counts = manifest.register_files(spark, lake_root, crawl, [str(WARC_2020)], "warc", reset=True)
+    assert counts == {"selected": 1, "new": 0, "files_pending": 1}
+    assert unlisted_paths(spark, lake_root, crawl) == [str(WET_LF_ONLY)]
+    result = run_bronze(spark, lake_root, crawl, [], retire=unlisted_paths(spark, lake_root, crawl))
+    assert result.retired_files == [str(WET_LF_ONLY)] and result.files == 0
+    assert _paths_in(spark, lake_root, BRONZE_DOCUMENTS, crawl) == {str(WARC_2020)}
+    assert _paths_in(spark, lake_root, BRONZE_ERRORS, crawl) == set()  # the LF file's errors went too
+    assert _docs(spark, lake_root, crawl).count() == 16
+    # The other crawl, and its manifest, are untouched.
+    assert _paths_in(spark, lake_root, BRONZE_DOCUMENTS, other) == set(both)
+    assert _paths_in(spark, lake_root, BRONZE_ERRORS, other) == {str(WET_LF_ONLY)}
+    assert manifest.files_to_process(spark, lake_root, other, reprocess=True) == sorted(both)
+
+
+def test_manifest_without_reset_adds_files_and_keeps_their_status(spark, lake_root):
+    crawl = "CC-MAIN-2020-34"
+    manifest.register_files(spark, lake_root, crawl, [str(WARC_2020)], "warc")
+    manifest.record_outcomes(spark, lake_root, crawl, [
+        manifest.FileOutcome(str(WARC_2020), "done", 16, 0, None)])
+    counts = manifest.register_files(spark, lake_root, crawl, [str(WET_REPAIRED)], "warc")
+    assert counts == {"selected": 1, "new": 1, "files_done": 1, "files_pending": 1}
+    assert manifest.files_to_process(spark, lake_root, crawl) == [str(WET_REPAIRED)]

@@ -1,32 +1,15 @@
 """Dagster: the Definitions load, and the ingest assets materialize a crawl end to end."""
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.ingest import bronze_documents, warc_manifest
 from resources.partitions import crawl_partitions
 from resources import CrawlSourceResource, LakeResource, SparkResource
-from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED
+from tests.conftest import WARC_2020, WET_LF_ONLY, WET_REPAIRED, make_mirror
 
 CRAWL = "CC-MAIN-2020-34"
-
-
-def make_mirror(root: Path, crawl: str, files: list[Path], kind: str = "warc") -> Path:
-    """A local mirror in Common Crawl's layout whose files link to the shared fixtures."""
-    listing = []
-    for i, source in enumerate(files):
-        relative = f"crawl-data/{crawl}/segments/0/{kind}/file-{i:05d}-{source.name}"
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(source)
-        listing.append(relative)
-    (root / f"crawl-data/{crawl}/{kind}.paths.gz").write_bytes(
-        gzip.compress(("\n".join(listing) + "\n").encode()))
-    return root
 
 
 def test_definitions_load():

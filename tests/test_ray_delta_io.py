@@ -7,17 +7,6 @@ import pytest
 from gpu_jobs import delta_io
 from gpu_jobs.cluster import ActorPlan, plan_actors
 
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024,
-             log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield ray
-    ray.shutdown()
-
-
 SCHEMA = pa.schema([("doc_id", pa.string()), ("snapshot", pa.string()), ("score", pa.float64())])
 
 

@@ -116,3 +116,28 @@ def test_documents_are_exactly_the_html_200_responses_an_independent_reader_sees
     docs, _, _ = split(list(extract_file(str(WARC_2020), "S")))
     assert {d["doc_id"]: d["url"] for d in docs} == expected
     assert len(expected) == 16
+
+
+def test_trafilatura_extracts_the_same_pages_with_its_own_text():
+    resiliparse = {d["doc_id"]: d for d in split(list(extract_file(str(WARC_2020), "S")))[0]}
+    trafilatura, errors, _ = split(list(extract_file(
+        str(WARC_2020), "S", ExtractionConfig(extractor="trafilatura"))))
+    assert not errors
+    assert {d["doc_id"] for d in trafilatura} == set(resiliparse) and len(trafilatura) == 16
+    assert {d["extractor"] for d in trafilatura} == {"trafilatura"}
+    assert all(d["text"].strip() and d["n_chars"] == len(d["text"]) for d in trafilatura)
+    assert all(d["url"] == resiliparse[d["doc_id"]]["url"] for d in trafilatura)
+    assert all(d["text"] != resiliparse[d["doc_id"]]["text"] for d in trafilatura)
+
+
+def test_trafilatura_favor_precision_reaches_trafilatura():
+    precise = {d["doc_id"]: d["text"] for d in split(list(extract_file(
+        str(WHIRLWIND_WARC), "S", ExtractionConfig(extractor="trafilatura"))))[0]}
+    loose = {d["doc_id"]: d["text"] for d in split(list(extract_file(
+        str(WHIRLWIND_WARC), "S",
+        ExtractionConfig(extractor="trafilatura", trafilatura_favor_precision=False))))[0]}
+    assert precise.keys() == loose.keys() and len(precise) == 1
+    (doc_id,) = precise
+    assert "Escopete" in precise[doc_id]
+    assert precise[doc_id] != loose[doc_id]
+    assert len(precise[doc_id]) < len(loose[doc_id])  # precision keeps less

@@ -33,7 +33,7 @@ def chain_config(
     language_threshold: float = 0.65,
     language_thresholds: dict[str, float] | None = None,
     lid_model_path: str | None = None,
-    url_blocklists: dict[str, list[str]] | None = None,
+    url_blocklists: dict[str, list[str] | str] | None = None,
     thresholds: dict[str, dict[str, float | int | None]] | None = None,
     language_overrides: dict[str, dict[str, dict[str, float | int | None]]] | None = None,
 ) -> ChainConfig:
@@ -50,8 +50,8 @@ def chain_config(
     if unknown:
         raise ValueError(f"unknown filter(s) to switch: {sorted(unknown)}; known: {list(params)}")
     if url_blocklists:
-        params["url"] = _override(params["url"], {k: tuple(v) for k, v in url_blocklists.items()},
-                                  "url_blocklists")
+        values = {k: v if isinstance(v, str) else tuple(v) for k, v in url_blocklists.items()}
+        params["url"] = _override(params["url"], values, "url_blocklists")
     params["language"] = LanguageIdParams(
         languages=tuple(languages) if languages is not None else None,
         threshold=language_threshold,

@@ -1,0 +1,84 @@
+"""The `refinery` CLI: setup, add-crawl, crawls and run, in this process (sharing the test session)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contract.tables import BRONZE_DOCUMENTS, DEDUP_DOCUMENTS, table_uri
+from orchestration.cli import main
+from tests.conftest import WET_REPAIRED, make_mirror
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path):
+    """A Dagster home, lake and crawl source of the test's own; no cluster settings."""
+    for name in ("SPARK_MASTER", "SPARK_REMOTE", "RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"DAGSTER_HOME": tmp_path / "dagster-home", "REFINERY_LAKE_ROOT": tmp_path / "lake",
+           "REFINERY_CC_BASE": tmp_path / "mirror", "REFINERY_SAMPLE_DIR": tmp_path / "sample"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    return env
+
+
+def test_setup_fetches_the_jars_and_creates_the_dagster_home(cli_env, capsys):
+    assert main(["setup"]) == 0
+    out = capsys.readouterr().out
+    jars = [Path(line.split(": ", 1)[1]) for line in out.splitlines() if line.startswith("delta jar: ")]
+    assert len(jars) == 2 and all(jar.is_file() for jar in jars)
+    home = cli_env["DAGSTER_HOME"]
+    assert f"dagster home: {home}" in out
+    assert (home / "dagster.yaml").read_bytes() == (REPO / "dagster.yaml").read_bytes()
+
+
+def test_add_crawl_validates_every_id_and_crawls_lists_them(cli_env, capsys):
+    assert main(["add-crawl", "CC-MAIN-2024-33", "CC-MAIN-2023-50"]) == 0
+    assert "added 2 crawl(s): CC-MAIN-2024-33, CC-MAIN-2023-50" in capsys.readouterr().out
+    assert main(["add-crawl", "CC-MAIN-2024-33"]) == 0
+    assert "added 0 crawl(s): -" in capsys.readouterr().out
+
+    assert main(["add-crawl", "CC-MAIN-2025-05", "CC-MAIN-24-33"]) == 2
+    captured = capsys.readouterr()
+    assert "refinery: 'CC-MAIN-24-33' is not a crawl id" in captured.err
+    assert main(["crawls"]) == 0
+    assert capsys.readouterr().out.split() == ["CC-MAIN-2023-50", "CC-MAIN-2024-33"]  # nothing added
+
+
+def test_run_materializes_a_small_mirror_and_prints_a_summary(spark, cli_env, capsys):
+    crawl = "CC-MAIN-2016-50"
+    make_mirror(cli_env["REFINERY_CC_BASE"], crawl, [WET_REPAIRED])
+    code = main(["run", "--crawl", crawl, "--selection", "first", "--files", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith(f"materializing {crawl}")
+    summary = {line.split(":")[0].strip(): line for line in lines if line.startswith("  ")}
+    assert "'selected': 1" in summary["warc_manifest"]
+    assert "'documents': 68" in summary["bronze_documents"]
+    assert "'documents_in': 68" in summary["silver_documents"]
+    assert "dedup_documents" in summary
+    for check in ("bronze_counts_match_manifest", "silver_counts_balance", "dedup_counts_balance"):
+        assert f"  check {check}: passed" in lines
+    assert " succeeded in " in lines[-1]
+    # The lake is where REFINERY_LAKE_ROOT says, the run is in the Dagster home, and the test's
+    # session was shared, not stopped.
+    lake = str(cli_env["REFINERY_LAKE_ROOT"])
+    assert spark.read.format("delta").load(table_uri(lake, BRONZE_DOCUMENTS)).count() == 68
+    assert spark.read.format("delta").load(table_uri(lake, DEDUP_DOCUMENTS)).count() > 0
+    assert main(["crawls"]) == 0 and capsys.readouterr().out.split() == [crawl]
+
+
+def test_run_exit_codes_for_a_failed_run_and_a_bad_crawl_id(spark, cli_env, tmp_path, capsys):
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    make_mirror(cli_env["REFINERY_CC_BASE"], "CC-MAIN-2020-34", [empty])
+    assert main(["run", "--crawl", "CC-MAIN-2020-34", "--selection", "all"]) == 1
+    out = capsys.readouterr().out
+    assert " FAILED in " in out.splitlines()[-1]
+    assert "silver_documents" not in out  # nothing after the failed bronze step
+
+    assert main(["run", "--crawl", "2020-34"]) == 2
+    assert "is not a crawl id" in capsys.readouterr().err
