@@ -12,6 +12,11 @@ truth and exact Jaccard; driver memory at growing corpus sizes.
     .venv/bin/python bench/bench_dedup.py --compare-docs 0 --skip-datatrove --verify-method minhash,exact
     # driver memory and time at several sizes (each in a subprocess with a fixed driver memory)
     .venv/bin/python bench/bench_dedup.py --scale 20000,80000 [--driver-memory 2g]   # 320000 opt-in
+    # speed only, ours and datatrove alternating for 3 rounds (wall and CPU-time ratios per round)
+    .venv/bin/python bench/bench_dedup.py --compare-docs 0 --skip-accuracy --compare-rounds 3
+    # two crawls of the same size (the corpus in halves): the first alone, then the second against
+    # it; time, CPU and bytes read of each run, 2 rounds
+    .venv/bin/python bench/bench_dedup.py --cross-crawl --repeat 2
 
 Texts of the corpus are extracted once with `warc_extract.extract_file` (resiliparse) and cached in
 bench/out/dedup/texts.parquet (columns doc_id, url, fetch_time, text). Speed is documents per second
@@ -77,8 +82,11 @@ def load_texts(path: Path, limit: int | None = None):
     return table.slice(0, limit) if limit else table
 
 
-def write_silver_from_parquet(spark, lake_root: str, parquet: str, limit: int | None = None) -> int:
-    """A silver-like partition (the columns dedup needs plus the usual key columns) from texts."""
+def write_silver_from_parquet(spark, lake_root: str, parquet: str, limit: int | None = None,
+                              snapshot: str = CRAWL, part: tuple[int, int] | None = None) -> int:
+    """A silver-like partition (the columns dedup needs plus the usual key columns) from texts;
+    `part` = (k, n): only the documents whose doc_id hashes to k modulo n. Returns the rows of the
+    silver table (all partitions)."""
     from pyspark.sql import functions as F
 
     from contract.tables import SILVER_DOCUMENTS, table_uri
@@ -87,13 +95,15 @@ def write_silver_from_parquet(spark, lake_root: str, parquet: str, limit: int | 
     df = spark.read.parquet(parquet)
     if limit:
         df = df.orderBy("doc_id").limit(limit)
+    if part:
+        df = df.where(F.pmod(F.xxhash64("doc_id"), F.lit(part[1])) == part[0])
     silver = df.select(
-        "doc_id", F.lit(CRAWL).alias("snapshot"), "url",
+        "doc_id", F.lit(snapshot).alias("snapshot"), "url",
         F.regexp_extract("url", r"^[a-z]+://([^/]+)", 1).alias("domain"),
         F.col("fetch_time").cast("timestamp").alias("fetch_time"), "text",
         F.length("text").cast("long").alias("n_chars"), F.lit("en").alias("language"),
         F.lit(1.0).cast("float").alias("language_score"))
-    overwrite_where(silver, table_uri(lake_root, SILVER_DOCUMENTS), partition_predicate(CRAWL))
+    overwrite_where(silver, table_uri(lake_root, SILVER_DOCUMENTS), partition_predicate(snapshot))
     return spark.read.format("delta").load(table_uri(lake_root, SILVER_DOCUMENTS)).count()
 
 
@@ -111,12 +121,55 @@ def dedup_config(method: str = "exact", threshold: float | None = None):
     return DedupConfig(verify_threshold=threshold, verify_method=method)
 
 
-def run_ours(spark, lake_root: str, config=None):
+def tree_cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system, including reaped children) of a process and all its live
+    descendants, from /proc: our run's driver, its JVM and the JVM's Python workers."""
+    pid = pid or os.getpid()
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        ticks[int(entry)] = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += ticks.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def spark_io(spark) -> dict[str, int]:
+    """Cumulative bytes of all executors (local mode: the driver's): read from storage by scans
+    (`input`), and shuffled. Parquet reads count only with Hadoop's vectored reads off, which
+    --cross-crawl sets (local files are otherwise read in other threads, outside Spark's metrics)."""
+    it = spark.sparkContext._jsc.sc().statusStore().executorList(False).iterator()
+    out = {"input": 0, "shuffle_read": 0, "shuffle_write": 0}
+    while it.hasNext():
+        e = it.next()
+        out["input"] += e.totalInputBytes()
+        out["shuffle_read"] += e.totalShuffleRead()
+        out["shuffle_write"] += e.totalShuffleWrite()
+    return out
+
+
+def load_average() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def run_ours(spark, lake_root: str, config=None, snapshot: str = CRAWL):
+    """(result, wall seconds, CPU seconds of the process tree)."""
     from spark_jobs.dedup.job import DedupConfig, run_dedup
 
-    started = time.perf_counter()
-    result = run_dedup(spark, lake_root, CRAWL, config or DedupConfig())
-    return result, time.perf_counter() - started
+    cpu, started = tree_cpu_seconds(), time.perf_counter()
+    result = run_dedup(spark, lake_root, snapshot, config or DedupConfig())
+    return result, time.perf_counter() - started, tree_cpu_seconds() - cpu
 
 
 def run_datatrove(table) -> dict:
@@ -131,6 +184,7 @@ def run_datatrove(table) -> dict:
     docs = lambda: (Document(text=t, id=i) for i, t in zip(ids, texts))  # noqa: E731
     config = MinhashConfig()
     times = {}
+    cpu = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         signature = MinhashDedupSignature(output_folder=f"{tmp}/sigs", config=config)
         signature.get_signature(signature.get_shingles("warm up the word tokenizer " * 3))
@@ -150,7 +204,7 @@ def run_datatrove(table) -> dict:
         kept = {d.id for d in MinhashDedupFilter(input_folder=f"{tmp}/remove").run(docs(), rank=0, world_size=1)}
         times["filter"] = time.perf_counter() - t
         times["total"] = time.perf_counter() - started
-    return {"seconds": times, "kept": kept, "removed": set(ids) - kept}
+    return {"seconds": times, "cpu_seconds": time.process_time() - cpu, "kept": kept, "removed": set(ids) - kept}
 
 
 def _drain(result):
@@ -339,7 +393,7 @@ def worker(parquet: str, driver_memory: str) -> None:
         t = time.perf_counter()
         n = write_silver_from_parquet(spark, lake, parquet)
         silver_s = time.perf_counter() - t
-        result, seconds = run_ours(spark, lake)
+        result, seconds, _ = run_ours(spark, lake)
         cores = spark.sparkContext.defaultParallelism
         print("RESULT " + json.dumps({
             "silver_write_s": round(silver_s, 1), "dedup_s": round(seconds, 1), "docs_in": n,
@@ -351,38 +405,10 @@ def worker(parquet: str, driver_memory: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus", type=Path, default=CORPUS)
-    ap.add_argument("--parquet", help="texts to use instead of the corpus (column text; doc_id/url optional)")
-    ap.add_argument("--compare-docs", type=int, default=4000,
-                    help="documents for the speed comparison with datatrove (0: all)")
-    ap.add_argument("--skip-datatrove", action="store_true")
-    ap.add_argument("--scale", help="comma-separated corpus sizes, each run in a subprocess")
-    ap.add_argument("--driver-memory", default="2g")
-    ap.add_argument("--verify-method", default="exact",
-                    help="edge verification: minhash, exact, or a comma list (each runs on the whole corpus)")
-    ap.add_argument("--verify-threshold", type=float, default=None,
-                    help="verification threshold (default: 0.75 for minhash, 0.85 for exact)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per method on the whole corpus (best time)")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.worker:
-        worker(args.worker, args.driver_memory)
-        return
-    OUT.mkdir(parents=True, exist_ok=True)
-    texts = Path(args.parquet) if args.parquet else extract_corpus_texts(args.corpus, OUT / "texts.parquet")
-    if args.scale:
-        run_scale([int(x) for x in args.scale.split(",")], args.driver_memory, texts)
-        return
-
-    from spark_jobs.session import get_spark
-
-    spark = get_spark(driver_memory=args.driver_memory)
+def accuracy_section(spark, texts: Path, table, args) -> None:
+    """Every --verify-method on the whole corpus (best of --repeat runs), with accuracy against the
+    ground truth."""
     cores = spark.sparkContext.defaultParallelism
-    table = load_texts(texts)
-    print(f"{table.num_rows} documents, {sum(map(len, table.column('text').to_pylist())) / table.num_rows:,.0f} "
-          f"characters on average; Spark local with {cores} cores, driver memory {args.driver_memory}")
     truth = args.corpus / "ground_truth.jsonl"
     methods = [m.strip() for m in args.verify_method.split(",") if m.strip()]
     summary = []
@@ -392,7 +418,7 @@ def main() -> None:
             config = dedup_config(method, args.verify_threshold)
             times = []
             for _ in range(max(1, args.repeat)):
-                result, seconds = run_ours(spark, lake, config)
+                result, seconds, _ = run_ours(spark, lake, config)
                 times.append(seconds)
             seconds = min(times)
             print(f"\nours, whole corpus, verify {method} >= {config.verify_threshold}: {seconds:.1f}s "
@@ -415,24 +441,151 @@ def main() -> None:
         print("\nverification methods (whole corpus):")
         for row in summary:
             print(json.dumps(row))
+
+
+def speed_section(spark, texts: Path, table, args) -> None:
+    """Ours and datatrove on the same first --compare-docs documents, alternating for
+    --compare-rounds rounds (the machine may be shared: a ratio is only fair within a round). Per
+    core: ours = documents / (wall seconds x cores), datatrove = documents / wall seconds (one
+    process); and the same with CPU seconds (ours: the driver, its JVM and Python workers), which
+    other load on the machine disturbs far less than wall time."""
+    cores = spark.sparkContext.defaultParallelism
+    truth = args.corpus / "ground_truth.jsonl"
+    method = args.verify_method.split(",")[0].strip()
     n = args.compare_docs or table.num_rows
     subset = table.sort_by("doc_id").slice(0, n)
+    print(f"\nspeed on the same {n} documents:")
+    ratios = []
     with tempfile.TemporaryDirectory() as lake:
         write_silver_from_parquet(spark, lake, str(texts), limit=n)
-        result, ours_s = run_ours(spark, lake, dedup_config(methods[0], args.verify_threshold))
-    ours_rate = n / ours_s / cores
-    print(f"\nspeed on the same {n} documents:")
-    print(f"ours (Spark, {cores} cores)   {ours_s:8.1f} s  {ours_rate:8.1f} docs/s per core  "
-          f"removed {result.exact_removed + result.near_removed}")
-    if not args.skip_datatrove:
-        dt = run_datatrove(subset)
-        dt_rate = n / dt["seconds"]["total"]
-        print(f"datatrove (1 process)   {dt['seconds']['total']:8.1f} s  {dt_rate:8.1f} docs/s per core  "
-              f"removed {len(dt['removed'])}  stages {json.dumps({k: round(v, 1) for k, v in dt['seconds'].items()})}")
-        print(f"ours / datatrove per core: {ours_rate / dt_rate:.2f}x")
-        if not args.parquet and truth.exists():
-            print("datatrove, ground-truth pairs with one side removed:",
-                  json.dumps(datatrove_near_recall(dt["removed"], subset, truth), indent=1))
+        for round_no in range(1, max(1, args.compare_rounds) + 1):
+            load = load_average()
+            result, ours_s, ours_cpu = run_ours(spark, lake, dedup_config(method, args.verify_threshold))
+            ours_rate = n / ours_s / cores
+            print(f"round {round_no} (load {load}): ours (Spark, {cores} cores) {ours_s:8.1f} s wall "
+                  f"{ours_cpu:8.1f} s CPU  {ours_rate:8.1f} docs/s per core  removed "
+                  f"{result.exact_removed + result.near_removed} (exact {result.exact_removed}, near "
+                  f"{result.near_removed}, clusters {result.clusters})", flush=True)
+            if args.skip_datatrove:
+                continue
+            load = load_average()
+            dt = run_datatrove(subset)
+            dt_s, dt_cpu = dt["seconds"]["total"], dt["cpu_seconds"]
+            print(f"round {round_no} (load {load}): datatrove (1 process) {dt_s:8.1f} s wall {dt_cpu:8.1f} s "
+                  f"CPU  {n / dt_s:8.1f} docs/s per core  removed {len(dt['removed'])}  stages "
+                  f"{json.dumps({k: round(v, 1) for k, v in dt['seconds'].items()})}")
+            ratios.append((dt_s / (ours_s * cores), dt_cpu / ours_cpu))
+            print(f"round {round_no}: ours / datatrove per core: {ratios[-1][0]:.2f}x by wall time, "
+                  f"{ratios[-1][1]:.2f}x by CPU time; load now {load_average()}", flush=True)
+            if round_no == 1 and not args.parquet and truth.exists():
+                print("datatrove, ground-truth pairs with one side removed:",
+                      json.dumps(datatrove_near_recall(dt["removed"], subset, truth), indent=1))
+    if len(ratios) > 1:
+        wall, cpu = sorted(r[0] for r in ratios), sorted(r[1] for r in ratios)
+        print(f"ours / datatrove per core over {len(ratios)} rounds: wall {wall[0]:.2f}-{wall[-1]:.2f}x "
+              f"(median {wall[len(wall) // 2]:.2f}x), CPU {cpu[0]:.2f}-{cpu[-1]:.2f}x (median {cpu[len(cpu) // 2]:.2f}x)")
+
+
+CROSS_CRAWLS = ("CC-MAIN-2024-10", "CC-MAIN-2024-18")
+
+
+def lake_bytes(lake_root: str, table: str, snapshot: str) -> dict[str, int]:
+    """Compressed bytes per column of one crawl's partition of a Delta table (Parquet footers of the
+    table's current files)."""
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from contract.tables import table_uri
+
+    sizes: dict[str, int] = {}
+    for path in DeltaTable(table_uri(lake_root, table)).file_uris([("snapshot", "=", snapshot)]):
+        meta = pq.ParquetFile(path.removeprefix("file://")).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                col = meta.row_group(g).column(c)
+                name = col.path_in_schema.split(".")[0]
+                sizes[name] = sizes.get(name, 0) + col.total_compressed_size
+    return sizes
+
+
+def cross_crawl_section(spark, texts: Path, args) -> None:
+    """Two crawls of the same size (the corpus split in halves by a hash of doc_id): the first
+    deduplicated alone, then the second against it; time, CPU and bytes read of each run, --repeat
+    rounds (reruns are idempotent: the first crawl's rerun never reads the second)."""
+    from contract.tables import DEDUP_SIGNATURES, SILVER_DOCUMENTS
+
+    with tempfile.TemporaryDirectory() as lake:
+        sizes = {}
+        for k, crawl in enumerate(CROSS_CRAWLS):
+            before = write_silver_from_parquet(spark, lake, str(texts), snapshot=crawl, part=(k, 2))
+            sizes[crawl] = before - sum(sizes.values())
+        print(f"\ncross-crawl: {sizes} documents; bytes read = Spark's input metrics (Parquet scans, "
+              f"vectored reads off), shuffle = bytes shuffled")
+        for round_no in range(1, max(1, args.repeat) + 1):
+            for crawl in CROSS_CRAWLS:
+                io, load = spark_io(spark), load_average()
+                result, seconds, cpu = run_ours(spark, lake, dedup_config(args.verify_method.split(",")[0].strip(),
+                                                                          args.verify_threshold), crawl)
+                after = spark_io(spark)
+                print(f"round {round_no} {crawl} (load {load}): {seconds:7.1f} s wall {cpu:7.1f} s CPU  read "
+                      f"{(after['input'] - io['input']) / 1e6:7.1f} MB  shuffled "
+                      f"{(after['shuffle_write'] - io['shuffle_write']) / 1e6:7.1f} MB  kept {result.kept} "
+                      f"exact {result.exact_removed} near {result.near_removed} cross-crawl "
+                      f"{result.cross_crawl_removed} edges {result.verified_edges}/{result.candidate_edges} "
+                      f"earlier {result.earlier_crawls}", flush=True)
+        for crawl in CROSS_CRAWLS:
+            for table in (SILVER_DOCUMENTS, DEDUP_SIGNATURES):
+                cols = lake_bytes(lake, table, crawl)
+                top = ", ".join(f"{c} {b / sizes[crawl]:,.0f}" for c, b in sorted(cols.items(), key=lambda x: -x[1])[:4])
+                print(f"{crawl} {table}: {sum(cols.values()) / 1e6:.1f} MB, bytes per document: {top}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--parquet", help="texts to use instead of the corpus (column text; doc_id/url optional)")
+    ap.add_argument("--compare-docs", type=int, default=4000,
+                    help="documents for the speed comparison with datatrove (0: all)")
+    ap.add_argument("--compare-rounds", type=int, default=1,
+                    help="rounds of the speed comparison, each ours then datatrove")
+    ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--skip-accuracy", action="store_true", help="no whole-corpus accuracy runs")
+    ap.add_argument("--cross-crawl", action="store_true",
+                    help="only the two-crawl benchmark: the second crawl against the first, time and bytes read")
+    ap.add_argument("--scale", help="comma-separated corpus sizes, each run in a subprocess")
+    ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument("--verify-method", default="exact",
+                    help="edge verification: minhash, exact, or a comma list (each runs on the whole corpus)")
+    ap.add_argument("--verify-threshold", type=float, default=None,
+                    help="verification threshold (default: 0.75 for minhash, 0.85 for exact)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per method on the whole corpus (best time); rounds of --cross-crawl")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.driver_memory)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    texts = Path(args.parquet) if args.parquet else extract_corpus_texts(args.corpus, OUT / "texts.parquet")
+    if args.scale:
+        run_scale([int(x) for x in args.scale.split(",")], args.driver_memory, texts)
+        return
+
+    from spark_jobs.session import get_spark
+
+    spark = get_spark(driver_memory=args.driver_memory)
+    if args.cross_crawl:  # Parquet scans count in Spark's input metrics only without vectored reads
+        spark.sparkContext._jsc.hadoopConfiguration().set("parquet.hadoop.vectored.io.enabled", "false")
+    table = load_texts(texts)
+    print(f"{table.num_rows} documents, {sum(map(len, table.column('text').to_pylist())) / table.num_rows:,.0f} "
+          f"characters on average; Spark local with {spark.sparkContext.defaultParallelism} cores, driver "
+          f"memory {args.driver_memory}; load average {load_average()}")
+    if args.cross_crawl:
+        cross_crawl_section(spark, texts, args)
+        return
+    if not args.skip_accuracy:
+        accuracy_section(spark, texts, table, args)
+    speed_section(spark, texts, table, args)
 
 
 if __name__ == "__main__":

@@ -221,6 +221,12 @@ DEDUP_SIGNATURES_SCHEMA = pa.schema(
         ("band_hashes", pa.list_(pa.int64())),  # num_bands LSH band hashes; null when n_shingles == 0
         ("minhash", pa.list_(pa.int64())),  # num_bands * rows_per_band values in [0, 2^61 - 1)
         ("minhash_params", pa.string()),  # e.g. b14r8n5s1: bands, rows per band, n-gram, seed
+        # What exact verification needs, so that no later crawl re-reads this crawl's texts: the
+        # sorted distinct 61-bit hashes of the text's word n-grams (8 bytes per distinct n-gram),
+        # stored once per distinct text of the crawl, on the row named by shingle_set_doc_id
+        # (the smallest doc_id among the byte-identical copies), null on the other copies.
+        ("shingle_set", pa.list_(pa.int64())),
+        ("shingle_set_doc_id", pa.string()),  # the row holding this text's shingle_set; null: written before
     ]
 )
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pyarrow as pa
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from contract.tables import (
@@ -18,7 +19,7 @@ from contract.tables import (
 )
 from tests.reference.components import connected_components as oracle_components
 from spark_jobs.dedup.job import REASON_EXACT, REASON_NEAR, DedupConfig, balance_ok, dedup_balance, run_dedup
-from core.dedup.minhash import estimate_jaccard, signature_columns, signatures_from_column
+from core.dedup.minhash import estimate_jaccard, shingle_sets, signature_columns, signatures_from_column
 from core.dedup.normalize import jaccard_of_sets, normalize_text, shingles
 from spark_jobs.delta_io import overwrite_where, partition_predicate
 from tests.test_dedup_accuracy import corpus
@@ -61,6 +62,8 @@ def crawl_a_docs() -> list[dict]:
                          minutes[(k * 37) % len(ids)] + offset))
     docs.append(_doc("empty1", CRAWL_A, "!!! ...", 9000))
     docs.append(_doc("empty2", CRAWL_A, "??", 9001))
+    for k in range(3):  # byte-identical copies: one computed signature, one stored shingle set
+        docs.append(_doc(f"same{k}", CRAWL_A, docs[101]["text"], 9100 - k))
     return docs
 
 
@@ -174,6 +177,25 @@ def test_single_crawl_matches_oracle_and_balances(spark, crawl_a):
     assert balance_ok(counts) and counts["silver"] == len(docs)
     # empty documents are never duplicates of each other
     assert got["empty1"][2] is None and got["empty2"][2] is None
+
+
+def test_signatures_store_each_texts_shingle_set_once(spark, crawl_a):
+    """Every signature row names the row of its crawl that holds its text's shingle set: the smallest
+    doc_id among its byte-identical copies; the set is that text's sorted set of shingle hashes."""
+    lake_root, docs, _ = crawl_a
+    text_of = {d["doc_id"]: d["text"] for d in docs}
+    rows = {r["doc_id"]: r for r in _rows(spark, lake_root, DEDUP_SIGNATURES, CRAWL_A)}
+    assert set(rows) == set(text_of)
+    copies = defaultdict(list)
+    for doc_id, text in text_of.items():
+        copies[text].append(doc_id)
+    want_sets = dict(zip(text_of, shingle_sets(list(text_of.values())).to_pylist()))
+    for doc_id, row in rows.items():
+        holder = min(copies[text_of[doc_id]])
+        assert row["shingle_set_doc_id"] == holder
+        assert row["shingle_set"] == (want_sets[doc_id] if doc_id == holder else None)
+    assert rows["same0"]["shingle_set_doc_id"] == min(docs[101]["doc_id"], "same0")
+    assert {rows[f"same{k}"]["minhash"] == rows[docs[101]["doc_id"]]["minhash"] for k in range(3)} == {True}
 
 
 def test_representative_rule_cluster_ids_and_counts(spark, crawl_a):
@@ -306,7 +328,8 @@ def test_minhash_verification_matches_oracle(spark, tmp_path):
 
 
 def test_exact_verification_across_crawls(spark, lake_root):
-    """An edge from B to an earlier crawl A is verified on A's text (read from A's silver partition):
+    """An edge from B to an earlier crawl A is verified on A's shingle set (stored with A's signatures;
+    A's silver texts are deleted before B runs):
     a variant at J >= 0.85 of an A document is removed as a cross-crawl near duplicate, one below
     0.85 that LSH still proposes is kept; the stored similarities are the exact Jaccard."""
     ids, texts, _, sh = corpus()
@@ -323,6 +346,8 @@ def test_exact_verification_across_crawls(spark, lake_root):
     write_silver(spark, lake_root, a_docs, CRAWL_A)
     write_silver(spark, lake_root, b_docs, CRAWL_B)
     run_dedup(spark, lake_root, CRAWL_A, EXACT_085)
+    # B's verification reads A's shingle sets from dedup/signatures, never A's texts: drop them
+    DeltaTable.forPath(spark, table_uri(lake_root, SILVER_DOCUMENTS)).delete(F.col("snapshot") == CRAWL_A)
     rb = run_dedup(spark, lake_root, CRAWL_B, EXACT_085)
     got = _decisions(spark, lake_root, CRAWL_B)
     assert got == oracle(b_docs, a_docs, EXACT_085)
@@ -347,10 +372,61 @@ def test_earlier_signatures_with_other_minhash_parameters_are_an_error(spark, la
     write_silver(spark, lake_root, [_doc(f"b{i}", CRAWL_B, texts[40 + i * 5], i) for i in range(4)], CRAWL_B)
     run_dedup(spark, lake_root, CRAWL_A, DedupConfig(seed=2))
     assert DedupConfig().params_tag == "b14r8n5s1" != DedupConfig(seed=2).params_tag
+    before = _lake_state(spark, lake_root)
     with pytest.raises(ValueError) as error:
         run_dedup(spark, lake_root, CRAWL_B, DedupConfig())
     assert str(error.value) == (
         f"dedup/signatures of ['{CRAWL_A}'] were computed with other MinHash parameters than b14r8n5s1; "
         "rerun dedup of those crawls with the same parameters first")
+    # checked before any write: no table has a new version, B has no signatures
+    assert _lake_state(spark, lake_root) == before and _rows(spark, lake_root, DEDUP_SIGNATURES, CRAWL_B) == []
     result = run_dedup(spark, lake_root, CRAWL_B, DedupConfig(cross_crawl=False))
     assert result.earlier_crawls == [] and result.kept == 4
+
+
+def _lake_state(spark, lake_root) -> dict:
+    """Delta version and rows (every crawl) of each dedup table."""
+    state = {}
+    for table in (DEDUP_DOCUMENTS, DEDUP_REMOVED, DEDUP_CLUSTERS, DEDUP_SIGNATURES, DEDUP_PAIRS):
+        uri = table_uri(lake_root, table)
+        version = DeltaTable.forPath(spark, uri).history(1).collect()[0]["version"]
+        state[table] = (version, sorted(map(str, spark.read.format("delta").load(uri).collect())))
+    return state
+
+
+def test_earlier_signatures_without_shingle_sets_are_an_error_for_exact_verification(spark, lake_root):
+    """Signatures written before shingle sets were stored (a table without the columns, or rows where
+    they are null) cannot be verified against exactly: the run fails before writing anything and names
+    the crawls; MinHash verification still runs against them; rerunning the earlier crawl fixes it."""
+    ids, texts, _, sh = corpus()
+    index = {d: i for i, d in enumerate(ids)}
+    variants = [(b, index[f"{ids[b]}v{v}"]) for b in range(len(ids)) if "v" not in ids[b] for v in range(4)]
+    high = [(b, v) for b, v in variants if jaccard_of_sets(sh[b], sh[v]) >= 0.9][:3]
+    a_docs = [_doc(ids[b], CRAWL_A, texts[b], k) for k, (b, _) in enumerate(high)]
+    b_docs = [_doc(ids[v], CRAWL_B, texts[v], k) for k, (_, v) in enumerate(high)]  # near copies of A's
+    write_silver(spark, lake_root, a_docs, CRAWL_A)
+    write_silver(spark, lake_root, b_docs, CRAWL_B)
+    config = DedupConfig(verify_threshold=None)
+    run_dedup(spark, lake_root, CRAWL_A, config)
+    uri = table_uri(lake_root, DEDUP_SIGNATURES)
+    old_rows = (spark.read.format("delta").load(uri).drop("shingle_set", "shingle_set_doc_id")
+                .localCheckpoint(eager=True))
+    old_rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy(
+        "snapshot").save(uri)
+    message = (f"dedup/signatures of ['{CRAWL_A}'] were written before shingle sets were stored, and "
+               "exact verification needs them; rerun dedup of those crawls first, oldest first (or "
+               "verify with verify_method='minhash')")
+    before = _lake_state(spark, lake_root)
+    with pytest.raises(ValueError) as error:
+        run_dedup(spark, lake_root, CRAWL_B, config)
+    assert str(error.value) == message and _lake_state(spark, lake_root) == before
+    minhash = DedupConfig(verify_method="minhash", verify_threshold=None)
+    assert run_dedup(spark, lake_root, CRAWL_B, minhash).earlier_crawls == [CRAWL_A]
+    assert _decisions(spark, lake_root, CRAWL_B) == oracle(b_docs, a_docs, minhash)
+    # the table has the columns now (B's rows), A's rows have nulls there: still an error
+    with pytest.raises(ValueError) as error:
+        run_dedup(spark, lake_root, CRAWL_B, config)
+    assert str(error.value) == message
+    run_dedup(spark, lake_root, CRAWL_A, config)
+    assert run_dedup(spark, lake_root, CRAWL_B, config).cross_crawl_removed >= 1
+    assert _decisions(spark, lake_root, CRAWL_B) == oracle(b_docs, a_docs, config)

@@ -229,11 +229,13 @@ def _min_permuted(x: np.ndarray, sh_counts: np.ndarray, params: MinHashParams, b
 # public API
 
 
-def _signatures_of_normalized(norm: pa.Array, params: MinHashParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(signatures uint64[n, num_perm], word counts, shingle counts) of a normalized column."""
+def _signatures_of_normalized(norm: pa.Array, params: MinHashParams
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(signatures uint64[n, num_perm], word counts, shingle hashes, shingle counts) of a normalized
+    column."""
     w, counts = word_hashes(norm)
     x, sh_counts = shingle_hashes(w, counts, params.ngram)
-    return _min_permuted(x, sh_counts, params), counts, sh_counts
+    return _min_permuted(x, sh_counts, params), counts, x, sh_counts
 
 
 def signatures(texts: list[str] | pa.Array, params: MinHashParams = MinHashParams()) -> np.ndarray:
@@ -241,8 +243,7 @@ def signatures(texts: list[str] | pa.Array, params: MinHashParams = MinHashParam
 
     Values are in [0, 2^61 - 1); a document without shingles (empty after normalization) gets the
     sentinel EMPTY_SIGNATURE_VALUE in every position."""
-    sig, _, _ = _signatures_of_normalized(normalize_array(texts), params)
-    return sig
+    return _signatures_of_normalized(normalize_array(texts), params)[0]
 
 
 def is_empty_signature(sig: np.ndarray) -> np.ndarray:
@@ -285,30 +286,34 @@ def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float | np.ndarray
 SIGNATURE_COLUMNS_BYTES_PER_CHUNK = 8 << 20  # bound the intermediate arrays (~10x the text bytes)
 
 
-def signature_schema(doc_id_type: pa.DataType = pa.string()) -> pa.Schema:
+def signature_schema(doc_id_type: pa.DataType = pa.string(), with_shingle_sets: bool = False) -> pa.Schema:
     """Schema of `signature_columns`' output (list columns map to Spark ArrayType(LongType))."""
-    return pa.schema(
-        [
-            ("doc_id", doc_id_type),
-            ("exact_hash", pa.string()),  # 32 hex digits, xxh3-128 of the normalized text; null for null text
-            ("n_words", pa.int32()),  # words after normalization
-            ("n_shingles", pa.int32()),  # distinct positions, not distinct shingles
-            ("band_hashes", pa.list_(pa.int64())),  # num_bands values; null when n_shingles == 0
-            ("minhash", pa.list_(pa.int64())),  # num_perm values in [0, 2^61-1); all -1 when empty
-        ]
-    )
+    fields = [
+        ("doc_id", doc_id_type),
+        ("exact_hash", pa.string()),  # 32 hex digits, xxh3-128 of the normalized text; null for null text
+        ("n_words", pa.int32()),  # words after normalization
+        ("n_shingles", pa.int32()),  # distinct positions, not distinct shingles
+        ("band_hashes", pa.list_(pa.int64())),  # num_bands values; null when n_shingles == 0
+        ("minhash", pa.list_(pa.int64())),  # num_perm values in [0, 2^61-1); all -1 when empty
+    ]
+    if with_shingle_sets:
+        fields.append(("shingle_set", pa.list_(pa.int64())))  # `shingle_sets`: sorted distinct shingle hashes
+    return pa.schema(fields)
 
 
-def signature_columns(batch: pa.RecordBatch, params: MinHashParams = MinHashParams()) -> pa.RecordBatch:
+def signature_columns(batch: pa.RecordBatch, params: MinHashParams = MinHashParams(),
+                      with_shingle_sets: bool = False) -> pa.RecordBatch:
     """doc_id + exact-dedup key + MinHash signature + LSH band hashes for a batch with columns
-    'doc_id' and 'text'. Long batches are processed in chunks of about
-    SIGNATURE_COLUMNS_BYTES_PER_CHUNK bytes of text to bound memory."""
+    'doc_id' and 'text'; with `with_shingle_sets`, also each text's set of shingle hashes (the
+    `shingle_sets` column, computed from the same hashes in the same pass). Long batches are processed
+    in chunks of about SIGNATURE_COLUMNS_BYTES_PER_CHUNK bytes of text to bound memory."""
     texts = batch.column("text")
     sizes = pc.fill_null(pc.binary_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     bounds = _chunk_bounds(sizes, SIGNATURE_COLUMNS_BYTES_PER_CHUNK)
-    parts = [_signature_chunk(batch.slice(lo, hi - lo), params) for lo, hi in bounds]
+    parts = [_signature_chunk(batch.slice(lo, hi - lo), params, with_shingle_sets) for lo, hi in bounds]
     if not parts:
-        return pa.RecordBatch.from_pylist([], schema=signature_schema(batch.schema.field("doc_id").type))
+        schema = signature_schema(batch.schema.field("doc_id").type, with_shingle_sets)
+        return pa.RecordBatch.from_pylist([], schema=schema)
     return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
 
 
@@ -324,10 +329,10 @@ def _chunk_bounds(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _signature_chunk(batch: pa.RecordBatch, params: MinHashParams) -> pa.RecordBatch:
+def _signature_chunk(batch: pa.RecordBatch, params: MinHashParams, with_shingle_sets: bool) -> pa.RecordBatch:
     texts = batch.column("text")
     norm = normalize_array(texts)
-    sig, counts, sh_counts = _signatures_of_normalized(norm, params)
+    sig, counts, x, sh_counts = _signatures_of_normalized(norm, params)
     n = len(batch)
     exact = [
         None if raw is None else exact_key(nt or "", raw)
@@ -341,17 +346,18 @@ def _signature_chunk(batch: pa.RecordBatch, params: MinHashParams) -> pa.RecordB
     )
     sig_offsets = np.arange(n + 1, dtype=np.int32) * params.num_perm
     sig_list = pa.ListArray.from_arrays(pa.array(sig_offsets), pa.array(sig.view(np.int64).reshape(-1)))
-    return pa.RecordBatch.from_arrays(
-        [
-            batch.column("doc_id"),
-            pa.array(exact, type=pa.string()),
-            pa.array(counts.astype(np.int32)),
-            pa.array(sh_counts.astype(np.int32)),
-            band_list,
-            sig_list,
-        ],
-        schema=signature_schema(batch.schema.field("doc_id").type),
-    )
+    columns = [
+        batch.column("doc_id"),
+        pa.array(exact, type=pa.string()),
+        pa.array(counts.astype(np.int32)),
+        pa.array(sh_counts.astype(np.int32)),
+        band_list,
+        sig_list,
+    ]
+    if with_shingle_sets:
+        columns.append(_sorted_sets(x, sh_counts, pc.is_null(texts)))
+    return pa.RecordBatch.from_arrays(columns, schema=signature_schema(batch.schema.field("doc_id").type,
+                                                                       with_shingle_sets))
 
 
 def signatures_from_column(minhash: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -386,19 +392,29 @@ def shingle_sets(texts: list[str] | pa.Array | pa.ChunkedArray, ngram: int = 5) 
 
 
 def _shingle_set_chunk(texts: pa.Array, ngram: int) -> pa.ListArray:
-    n = len(texts)
     w, counts = word_hashes(normalize_array(texts))
     x, sh_counts = shingle_hashes(w, counts, ngram)
-    doc = np.repeat(np.arange(n), sh_counts)
-    order = np.lexsort((x, doc))  # by document, then hash
-    xs, ds = x[order], doc[order]
+    return _sorted_sets(x, sh_counts, pc.is_null(texts))
+
+
+def _sorted_sets(x: np.ndarray, sh_counts: np.ndarray, null_mask: pa.Array) -> pa.ListArray:
+    """Per document, the sorted distinct values of its run of `x` (documents in order, `sh_counts`
+    values each), as list<int64>; null where `null_mask` is true. Each run is sorted on its own (a
+    numpy sort per document is faster than one lexsort by (document, hash) over the whole chunk)."""
+    n = sh_counts.size
+    bounds = np.zeros(n + 1, np.int64)
+    np.cumsum(sh_counts, out=bounds[1:])
+    xs = x.copy()
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if hi - lo > 1:
+            xs[lo:hi].sort()
     keep = np.ones(xs.size, bool)
-    keep[1:] = (xs[1:] != xs[:-1]) | (ds[1:] != ds[:-1])
-    xs, ds = xs[keep], ds[keep]
+    keep[1:] = xs[1:] != xs[:-1]
+    keep[bounds[:-1][sh_counts > 0]] = True  # the first value of every document
+    doc = np.repeat(np.arange(n), sh_counts)
     offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(np.bincount(ds, minlength=n), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(xs.view(np.int64)),
-                                    mask=pc.is_null(texts))
+    np.cumsum(np.bincount(doc[keep], minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(xs[keep].view(np.int64)), mask=null_mask)
 
 
 def jaccard_of_sorted(a: np.ndarray, b: np.ndarray) -> float:

@@ -65,10 +65,13 @@ def _small_star(e: DataFrame) -> DataFrame:
 
 
 def _is_star_forest(e: DataFrame) -> bool:
-    """Every leaf (src) has one centre (dst) and no centre is itself a leaf."""
-    multi = e.groupBy("src").agg(F.count("*").alias("k")).where(F.col("k") > 1).limit(1)
-    chained = e.select(F.col("dst").alias("n")).intersect(e.select(F.col("src").alias("n"))).limit(1)
-    return multi.count() == 0 and chained.count() == 0
+    """Every leaf (src) has one centre (dst) and no centre is itself a leaf: one aggregation (one
+    Spark job) over the nodes' roles, edges out (as src) and whether any edge comes in (as dst)."""
+    roles = (e.select(F.col("src").alias("n"), F.lit(1).alias("out"), F.lit(0).alias("inc"))
+             .unionByName(e.select(F.col("dst").alias("n"), F.lit(0).alias("out"), F.lit(1).alias("inc"))))
+    broken = (roles.groupBy("n").agg(F.sum("out").alias("out"), F.max("inc").alias("inc"))
+              .where((F.col("out") > 1) | ((F.col("out") > 0) & (F.col("inc") > 0))))
+    return broken.limit(1).count() == 0
 
 
 def _cut(df: DataFrame, round_no: int, checkpoint_every: int, reliable: bool) -> DataFrame:

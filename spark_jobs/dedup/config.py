@@ -39,7 +39,7 @@ class DedupConfig:
     # the hub's edge to one end (a third copy below the threshold) would lose a true pair.
     # Benchmark corpus (bench/bench_dedup.py, 19,996 documents): exact @ 0.85 precision 1.0 and recall
     # 1.0 on J >= 0.85 pairs in 27.9 s; minhash @ 0.75 precision 0.787 (J < 0.85 counted false), recall
-    # 1.0, 28.0 s. Exact reads the texts of edge ends from silver/documents.
+    # 1.0, 28.0 s. Exact reads the edge ends' shingle sets, stored with their crawl's signatures.
     verify_method: str = "exact"
     pair_bucket_max: int = 20  # "exact" only: larger buckets keep star edges (O(n) per bucket)
     exact: bool = True  # exact dedup on xxh3-128 of the normalized text

@@ -4,14 +4,14 @@ every earlier crawl of the lake. `silver/documents` in; `dedup/signatures`, `ded
 
 Five steps, one module each (no collect of documents, pairs or clusters to the driver; only counts
 come back):
-1. signatures.py: MinHash signatures of the crawl, written to dedup/signatures and read back, with
-   those of every earlier crawl;
+1. signatures.py: MinHash signatures and shingle sets of the crawl, written to dedup/signatures and
+   read back, with those of every earlier crawl (checked before anything is written);
 2. candidates.py: each document's exact representative, over this crawl and the earlier ones;
 3. candidates.py, verification.py: LSH candidate edges between exact representatives (pairwise in
    small buckets when verifying exactly, else stars), each scored and verified against the threshold;
 4. decisions.py, components.py: clusters = connected components of the verified edges;
 5. decisions.py, outputs.py: each document kept iff it is its cluster's smallest member; the tables
-   written and the counts summarized.
+   written and the counts summarized, concurrently.
 Documents are named by node strings that sort like the representative rule (nodes.py): earliest
 crawl, then earliest fetch, then doc_id.
 
@@ -23,7 +23,11 @@ Cross-crawl semantics, precisely ("earlier crawls": signatures.py):
   followed; this can only change which earlier document `duplicate_of` names, never whether a
   document of S is removed by a direct or S-internal link.
 - Later crawls are never read, so rerunning S after later crawls gives the same result, and only S's
-  partitions are written.
+  partitions are written. Of earlier crawls only dedup/signatures is read (light columns for the
+  LSH buckets and exact hashes; shingle sets only of the crawls that have an edge end), never their
+  silver texts.
+- Earlier signatures are checked before anything is written: other MinHash parameters, or (exact
+  verification) no stored shingle sets, fail the run and leave every table as it was.
 
 Public names of the package are re-exported here: `run_dedup`, `DedupConfig`, `DedupResult`,
 `REASON_EXACT`, `REASON_NEAR`, `dedup_balance`, `balance_ok`.
@@ -36,10 +40,11 @@ from spark_jobs.dedup.candidates import candidate_edges, exact_representatives, 
 from spark_jobs.dedup.config import REASON_EXACT, REASON_NEAR, DedupConfig, DedupResult
 from spark_jobs.dedup.decisions import decide, with_cluster_representatives
 from spark_jobs.dedup.outputs import (
-    balance_ok, dedup_balance, edge_counts, summarize, write_outputs, write_pairs,
+    balance_ok, concurrently, dedup_balance, edge_counts, output_writes, summarize, write_pairs,
 )
 from spark_jobs.dedup.signatures import (
-    as_nodes, crawl_signatures, crawls_in_silver_before, earlier_signatures, write_signatures,
+    as_nodes, check_earlier_signatures, crawl_signatures, crawls_in_silver_before, earlier_signature_rows,
+    write_signatures,
 )
 from spark_jobs.dedup.verification import verify_edges
 
@@ -47,39 +52,42 @@ __all__ = ["run_dedup", "DedupConfig", "DedupResult", "REASON_EXACT", "REASON_NE
            "balance_ok"]
 
 
-def _earlier(spark, lake_root: str, snapshot: str, config: DedupConfig):
-    """(earlier crawls' signatures as nodes or None, their snapshots, earlier silver crawls without
-    signatures); (None, [], []) when cross-crawl dedup is off."""
+def _earlier_crawls(spark, lake_root: str, snapshot: str, config: DedupConfig) -> tuple[list[str], list[str]]:
+    """(earlier crawls with comparable signatures, earlier silver crawls without signatures), checked
+    before anything is written; ([], []) when cross-crawl dedup is off."""
     if not config.cross_crawl:
-        return None, [], []
-    signatures, crawls = earlier_signatures(spark, lake_root, snapshot, config)
+        return [], []
+    crawls = check_earlier_signatures(spark, lake_root, snapshot, config)
     missing = sorted(set(crawls_in_silver_before(spark, lake_root, snapshot)) - set(crawls))
-    return (as_nodes(signatures) if crawls else None), crawls, missing
+    return crawls, missing
 
 
 def run_dedup(spark, lake_root: str, snapshot: str, config: DedupConfig = DedupConfig()) -> DedupResult:
     """Deduplicate one crawl (see the module docstring) and replace its partitions of the dedup tables."""
     started = time.monotonic()
+    earlier_crawls, missing = _earlier_crawls(spark, lake_root, snapshot, config)  # raises before any write
     # 1. signatures
     write_signatures(spark, lake_root, snapshot, config)
     current = crawl_signatures(spark, lake_root, snapshot)
-    earlier, earlier_crawls, missing = _earlier(spark, lake_root, snapshot, config)
-    # 2. exact representatives
-    docs = exact_representatives(current, earlier, config)
+    earlier = as_nodes(earlier_signature_rows(spark, lake_root, snapshot)) if earlier_crawls else None
+    # 2. exact representatives (checkpointed: the near step and the decisions both read them)
+    exact_docs = exact_representatives(current, earlier, config).localCheckpoint(eager=True)
     # 3. near: LSH candidate edges, verified
     edges = None
     if config.near:
-        near_nodes = near_candidates(docs)
+        near_nodes = near_candidates(exact_docs)
         edges = verify_edges(candidate_edges(near_nodes, earlier, config), near_nodes, earlier, config,
                              lake_root).localCheckpoint(eager=True)
-    write_pairs(spark, lake_root, snapshot, edges)
-    candidates, verified = edge_counts(edges)
     # 4. clusters of the verified edges
-    docs = with_cluster_representatives(docs, edges)
-    # 5. decisions, outputs, counts
-    decisions = decide(docs, current, earlier, snapshot)
-    write_outputs(spark, lake_root, snapshot, decisions)
-    result = summarize(snapshot, decisions, started)
+    docs = with_cluster_representatives(exact_docs, edges)
+    # 5. decisions; then the four tables and the counts, concurrently (all read checkpointed frames)
+    decisions = decide(docs, exact_docs, earlier, snapshot)
+    *_, (candidates, verified), result = concurrently(
+        lambda: write_pairs(spark, lake_root, snapshot, edges),
+        *output_writes(spark, lake_root, snapshot, decisions),
+        lambda: edge_counts(edges),
+        lambda: summarize(snapshot, decisions, started))
     result.candidate_edges, result.verified_edges = candidates, verified
     result.earlier_crawls, result.earlier_without_signatures = earlier_crawls, missing
+    result.seconds = time.monotonic() - started
     return result

@@ -9,6 +9,8 @@ least two documents of this crawl, or an earlier representative).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Callable, TypeVar
 
 import pyarrow as pa
 
@@ -23,6 +25,7 @@ from spark_jobs.dedup.nodes import node_doc_id, node_snapshot
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 
 CLUSTER_SIZE_BINS = (1, 2, 3, 5, 9, 17, 33, 65, 129)  # lower edges: 1, 2, 3-4, 5-8, ..., 129+
+T = TypeVar("T")
 
 
 def _conform(df, schema: pa.Schema):
@@ -57,8 +60,9 @@ def edge_counts(edges) -> tuple[int, int]:
     return candidate, verified
 
 
-def write_outputs(spark, lake_root: str, snapshot: str, decisions) -> None:
-    """Replace this crawl's partitions of dedup/documents, dedup/removed and dedup/clusters."""
+def output_writes(spark, lake_root: str, snapshot: str, decisions) -> list:
+    """The writes that replace this crawl's partitions of dedup/documents, dedup/removed and
+    dedup/clusters, as functions of no argument (`concurrently` runs them)."""
     from pyspark.sql import functions as F
 
     predicate = partition_predicate(snapshot)
@@ -68,13 +72,9 @@ def write_outputs(spark, lake_root: str, snapshot: str, decisions) -> None:
                         .select("doc_id", F.col("duplicate_of").alias("dup_cluster_id"), "dup_count"),
                         "doc_id")
             .select(*silver.columns, *[F.col(f.name).cast(f.dataType) for f in extra.fields]))
-    overwrite_where(kept, table_uri(lake_root, DEDUP_DOCUMENTS), predicate)
-
     removed = (silver.select("doc_id", "snapshot", "url", "domain", "fetch_time", "n_chars")
                .join(decisions.where(~F.col("kept")), "doc_id")
                .withColumn("dup_cluster_id", F.col("duplicate_of")))
-    overwrite_where(_conform(removed, DEDUP_REMOVED_SCHEMA), table_uri(lake_root, DEDUP_REMOVED), predicate)
-
     clusters = (decisions.where((F.col("dup_count") > 1) | F.col("cross_crawl"))
                 .groupBy("rep").agg(
                     F.first("duplicate_of").alias("dup_cluster_id"),
@@ -85,7 +85,25 @@ def write_outputs(spark, lake_root: str, snapshot: str, decisions) -> None:
                     F.first("n_near").alias("n_near"),
                     F.min("similarity").alias("min_similarity"))
                 .withColumn("snapshot", F.lit(snapshot)))
-    overwrite_where(_conform(clusters, DEDUP_CLUSTERS_SCHEMA), table_uri(lake_root, DEDUP_CLUSTERS), predicate)
+    return [
+        lambda: overwrite_where(kept, table_uri(lake_root, DEDUP_DOCUMENTS), predicate),
+        lambda: overwrite_where(_conform(removed, DEDUP_REMOVED_SCHEMA), table_uri(lake_root, DEDUP_REMOVED),
+                                predicate),
+        lambda: overwrite_where(_conform(clusters, DEDUP_CLUSTERS_SCHEMA), table_uri(lake_root, DEDUP_CLUSTERS),
+                                predicate),
+    ]
+
+
+def concurrently(*tasks: Callable[[], T]) -> list[T]:
+    """Run functions that submit Spark jobs from threads of their own and return their results in
+    order; the first exception is raised once all have finished. Independent Delta writes and counts
+    overlap their driver-side work (planning, Delta log reads and commits) with each other's tasks."""
+    if len(tasks) <= 1:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="dedup-output") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        wait(futures)
+    return [f.result() for f in futures]
 
 
 def _size_bin(n: int) -> str:

@@ -4,20 +4,17 @@ An edge is verified when the Jaccard similarity of its two ends reaches `verify_
 edge passes when the threshold is None; the similarity is still computed and stored in dedup/pairs).
 - `verify_method="minhash"`: the MinHash estimate (share of equal values), computed in the JVM from
   the stored signatures.
-- `verify_method="exact"`: the exact Jaccard of the word n-gram sets, from the texts: the edge ends
-  are joined to silver/documents (this crawl's partition, and only the earlier crawls that occur in
-  an edge), `mapInArrow` turns each end's text into its sorted set of 61-bit shingle hashes
-  (`minhash.shingle_sets`, the normalization and shingles of the signatures), and |A & B| / |A | B|
-  is computed in the JVM (`array_intersect`). An end whose text is no longer in silver gets
-  similarity null and its edge fails verification.
+- `verify_method="exact"`: the exact Jaccard of the word n-gram sets, from the shingle sets stored
+  with the signatures (`dedup/signatures.shingle_set`, computed in the signature pass from the same
+  normalization and shingles): each edge end is looked up in its crawl's partition (this crawl's,
+  and only the earlier crawls that occur in an edge), mapped to the row holding its text's set, and
+  |A & B| / |A | B| is computed in the JVM (`array_intersect`). No text is read. An end without a
+  stored set gets similarity null and its edge fails verification (the job refuses earlier
+  signatures written before sets were stored, signatures.check_earlier_signatures).
 """
 from __future__ import annotations
 
-import pyarrow as pa
-
-from contract.tables import SILVER_DOCUMENTS, table_uri
-from core.arrow_batches import map_slices
-from core.dedup.minhash import shingle_sets
+from contract.tables import DEDUP_SIGNATURES, table_uri
 from spark_jobs.dedup.config import DedupConfig
 from spark_jobs.dedup.nodes import node_doc_id, node_snapshot
 
@@ -52,19 +49,11 @@ def minhash_scores(edges, near_nodes, earlier):
             .withColumn("similarity", estimated_jaccard("mh_src", "mh_dst")))
 
 
-def make_shingle_set_batches(config: DedupConfig, batch_rows: int = 512):
-    """The function Spark runs per task: (node, text) rows in, (node, shingles) out, where shingles
-    is the sorted set of the text's word n-gram hashes (`minhash.shingle_sets`)."""
-    schema = pa.schema([("node", pa.string()), ("shingles", pa.list_(pa.int64()))])
-
-    return map_slices(lambda part: pa.RecordBatch.from_arrays(
-        [part.column("node"), shingle_sets(part.column("text"), config.ngram)], schema=schema), batch_rows)
-
-
-def exact_scores(edges, lake_root: str, config: DedupConfig):
-    """Edges with `similarity` = exact Jaccard of the two ends' word n-gram sets (null when an end's
-    text is missing from silver). Texts are read only for the edge ends, and only from the crawls
-    that occur among them (a distinct-snapshot collect of a few strings)."""
+def _end_shingle_sets(edges, lake_root: str):
+    """(node, shingle_set) of every edge end, from dedup/signatures: each end's row names the row of
+    its crawl that holds its text's set (`shingle_set_doc_id`). Only the crawls that occur among the
+    ends are read (a distinct-snapshot collect of a few strings); an end without a stored set is
+    missing from the result."""
     from pyspark.sql import functions as F
 
     spark = edges.sparkSession
@@ -72,19 +61,29 @@ def exact_scores(edges, lake_root: str, config: DedupConfig):
             .select("node", node_snapshot(F.col("node")).alias("snapshot"),
                     node_doc_id(F.col("node")).alias("doc_id")))
     crawls = sorted(r["snapshot"] for r in ends.select("snapshot").distinct().collect())
-    sets_schema = "node string, shingles array<long>"
-    if crawls:
-        silver = (spark.read.format("delta").load(table_uri(lake_root, SILVER_DOCUMENTS))
-                  .where(F.col("snapshot").isin(crawls)).select("snapshot", "doc_id", "text"))
-        sets = (ends.join(silver, ["snapshot", "doc_id"]).select("node", "text")
-                .mapInArrow(make_shingle_set_batches(config), sets_schema))
-    else:
-        sets = spark.createDataFrame([], sets_schema)
+    if not crawls:
+        return spark.createDataFrame([], "node string, shingle_set array<long>")
+    rows = (spark.read.format("delta").load(table_uri(lake_root, DEDUP_SIGNATURES))
+            .where(F.col("snapshot").isin(crawls)))
+    refs = (rows.select("snapshot", "doc_id", "shingle_set_doc_id").join(ends, ["snapshot", "doc_id"])
+            .select("node", "snapshot", "shingle_set_doc_id"))
+    holders = refs.select("snapshot", F.col("shingle_set_doc_id").alias("doc_id")).distinct()
+    sets = (rows.select("snapshot", "doc_id", "shingle_set").join(holders, ["snapshot", "doc_id"], "left_semi")
+            .withColumnRenamed("doc_id", "shingle_set_doc_id"))
+    return refs.join(sets, ["snapshot", "shingle_set_doc_id"]).select("node", "shingle_set")
+
+
+def exact_scores(edges, lake_root: str):
+    """Edges with `similarity` = exact Jaccard of the two ends' word n-gram sets, |A & B| / |A | B|
+    (null when an end has no stored set)."""
+    from pyspark.sql import functions as F
+
+    sets = _end_shingle_sets(edges, lake_root)
     inter = F.size(F.array_intersect(F.col("sh_src"), F.col("sh_dst")))
     union = F.size(F.col("sh_src")) + F.size(F.col("sh_dst")) - inter
     return (edges
-            .join(sets.select(F.col("node").alias("src"), F.col("shingles").alias("sh_src")), "src", "left")
-            .join(sets.select(F.col("node").alias("dst"), F.col("shingles").alias("sh_dst")), "dst", "left")
+            .join(sets.select(F.col("node").alias("src"), F.col("shingle_set").alias("sh_src")), "src", "left")
+            .join(sets.select(F.col("node").alias("dst"), F.col("shingle_set").alias("sh_dst")), "dst", "left")
             .withColumn("similarity", F.when(F.col("sh_src").isNull() | F.col("sh_dst").isNull(),
                                              F.lit(None).cast("double"))
                         .when(union > 0, inter / union).otherwise(F.lit(0.0))))
@@ -92,11 +91,12 @@ def exact_scores(edges, lake_root: str, config: DedupConfig):
 
 def verify_edges(edges, near_nodes, earlier, config: DedupConfig, lake_root: str):
     """(src, dst, similarity, verified) of candidate edges, by `config.verify_method` and
-    `config.verify_threshold`. `lake_root` is read by the exact method (texts from silver)."""
+    `config.verify_threshold`. `lake_root` is read by the exact method (shingle sets from
+    dedup/signatures)."""
     from pyspark.sql import functions as F
 
     if config.verify_method == "exact":
-        scored = exact_scores(edges.localCheckpoint(eager=True), lake_root, config)
+        scored = exact_scores(edges.localCheckpoint(eager=True), lake_root)
     else:
         scored = minhash_scores(edges, near_nodes, earlier)
     passed = (F.lit(True) if config.verify_threshold is None
