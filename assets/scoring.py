@@ -19,7 +19,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.metadata import bar_chart_markdown
-from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT
+from contract.tables import SCORES_PRESELECT
 from core.preselect.bpc import BpcParams
 from core.preselect.labels import LabelParams
 from core.preselect.reference_models import ReferenceModelSpec, embedded_family_specs

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from assets.metadata import counts_table
 from contract.tables import SHARDS_DOCUMENTS, SHARDS_MANIFEST
-from core.shards.embedded_tokenizer import DEFAULT_EOS, EMBEDDED_NAME
+from core.shards.embedded_tokenizer import EMBEDDED_NAME
 from core.shards.tokenizer_files import install_tokenizer
 from gpu_jobs.shards.checks import verify_crawl_shards
 from gpu_jobs.shards.combine import combine_shards

@@ -20,7 +20,6 @@ stale rows and the manifest's counts as they were (the balance check still agree
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 

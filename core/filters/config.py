@@ -7,7 +7,6 @@ from types import MappingProxyType
 from core.filters.chain import ChainConfig
 from core.filters.language_id import LanguageIdParams
 from core.filters.recipe import FINEWEB_RECIPE
-from core.filters.url_filter import UrlFilterParams
 
 # Steps whose thresholds `thresholds` and `language_overrides` may change.
 TEXT_FILTERS = tuple(step.name for step in FINEWEB_RECIPE if step.per_language)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from core.filters.base import Document, FilterResult, FilterStep, Statistic, int_stats
+from core.filters.base import FilterResult, FilterStep, Statistic, int_stats
 
 
 @dataclass(frozen=True)
