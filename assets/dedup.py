@@ -35,8 +35,8 @@ class DedupAssetConfig(Config):
     verify_method: VerifyMethod = Field(
         default=_DEFAULTS.verify_method,
         description="How edges are verified: 'minhash' (estimate from the signatures, free; sd ~0.034 "
-                    "at J = 0.85 with 112 values) or 'exact' (exact Jaccard of word n-grams from the "
-                    "silver texts of both ends; use with verify_threshold 0.85 for a hard cut).")
+                    "at J = 0.85 with 112 values) or 'exact' (exact Jaccard of the word n-gram sets stored "
+                    "with both ends' signatures; use with verify_threshold 0.85 for a hard cut).")
     exact: bool = Field(default=True, description="Exact dedup on the normalized-text hash.")
     near: bool = Field(default=True, description="MinHash LSH near dedup.")
     cross_crawl: bool = Field(default=True, description="Also against every earlier crawl's signatures.")
