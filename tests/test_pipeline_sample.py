@@ -74,7 +74,11 @@ def test_sample_crawl_through_the_whole_pipeline(spark, tmp_path, lake_root):
         instance.add_dynamic_partitions(crawl_partitions.name, [SAMPLE_CRAWL_ID])
         result = materialize(_all_assets_and_checks(), partition_key=SAMPLE_CRAWL_ID,
                              instance=instance, resources=resources,
-                             run_config={"ops": {"warc_manifest": {"config": {"selection": "all"}}}})
+                             run_config={"ops": {"warc_manifest": {"config": {"selection": "all"}},
+                                                 # a smaller PreSelect sample than make run's: the
+                                                 # model stages have their own tests
+                                                 "preselect_model": {"config": {"sample_size": 48,
+                                                                                "max_chars": 400}}}})
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)

@@ -129,7 +129,9 @@ def run_preselect_training(lake_uri: str, crawl: str, config: TrainingConfig,
     log(f"{crawl}: {len(chosen)} documents sampled; bits per character under {len(config.family)} reference "
         f"models on {plan.actors} {plan.device} actor(s)")
     mark = time.monotonic()
-    documents = sample_documents(lake_uri, crawl, chosen, config.max_chars)
+    # The sample is small and often one file: cut it into batch-size blocks so every actor gets work.
+    documents = sample_documents(lake_uri, crawl, chosen, config.max_chars).repartition(
+        max(1, -(-len(chosen) // config.batch_size)))
     bpc = documents.map_batches(FamilyBpc, fn_constructor_args=(config.family, config.bpc, plan.device),
                                 batch_format="pyarrow", batch_size=config.batch_size, **actor_pool_args(plan))
     ids, texts, losses, n_tokens = _collect_bpc(bpc, len(chosen), len(config.family), log)
