@@ -10,6 +10,7 @@ construction, so the test reads it from silver's output instead of hard-coding a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
@@ -110,3 +111,22 @@ def test_sample_crawl_through_the_whole_pipeline(spark, tmp_path, lake_root):
     url_of = {row.doc_id: row.url for row in _rows(spark, lake_root, SILVER_DOCUMENTS, "doc_id", "url")}
     for row in _rows(spark, lake_root, DEDUP_REMOVED, "url", "duplicate_of"):
         assert clusters.find(row.url) == clusters.find(url_of[row.duplicate_of]), row.url
+
+    # The crawl report, last in the job: the same numbers as the stages, written under the lake.
+    report_meta = meta["crawl_report"]
+    assert report_meta["documents_by_stage"].value == {
+        "bronze_documents": n_documents, "silver_documents": len(kept),
+        "dedup_documents": dedup["kept"].value,
+        "training_shards": meta["training_shards"]["kept"].value}
+    assert report_meta["shard_tokens"].value == meta["training_shards"]["total_tokens"].value
+    report_dir = Path(lake_root) / "reports" / SAMPLE_CRAWL_ID
+    page = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert page.startswith(f"# {SAMPLE_CRAWL_ID}") and "![documents at every stage](funnel.png)" in page
+    reasons = {}
+    for reason in rejected.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    top = max(reasons, key=lambda r: (reasons[r], r))
+    assert f"| `{top}` | {reasons[top]:,} |" in page
+    for chart in ("funnel", "rejects"):
+        assert (report_dir / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "data:image/png;base64," in report_meta["report"].value
