@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -151,7 +152,9 @@ class SparkStandalone:
 
     def start(self) -> "SparkStandalone":
         self.port, self.webui_port = free_port(), free_port()
-        env = engine_env(SPARK_LOG_DIR=str(self.root / "logs"), SPARK_WORKER_DIR=str(self.root / "work"))
+        env = engine_env(SPARK_LOG_DIR=str(self.root / "logs"), SPARK_WORKER_DIR=str(self.root / "work"),
+                         # the master's REST submission server would take the fixed port 6066
+                         SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=false")
         java = [str(spark_class())]
         self.daemons.append(start_daemon("spark-master", java + [
             "org.apache.spark.deploy.master.Master", "--host", LOOPBACK, "--port", str(self.port),
@@ -180,6 +183,7 @@ class RayHead:
     object_store_bytes: int = 300 * 1024 * 1024
     daemon: Daemon | None = None
     port: int = 0
+    temp_dir: Path | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
@@ -191,11 +195,22 @@ class RayHead:
         """What a driver needs to join this cluster (RAY_ADDRESS and the cluster's token)."""
         return {"RAY_ADDRESS": self.address, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
 
-    def start(self) -> "RayHead":
+    def start(self, attempts: int = 3) -> "RayHead":
+        """Start the head; retried only when Ray gives up waiting for its own raylet (a fixed 30 s
+        in `ray start`, too short on a loaded 2-core machine). Any other failure is raised."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(attempt)
+            except RuntimeError as exc:
+                self.stop()
+                if attempt == attempts or "timed out during startup" not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, attempt: int) -> "RayHead":
         self.port = free_port()
         # Unix socket paths must stay short: the temp dir is under /tmp, not under pytest's tmp_path.
-        temp_dir = Path(f"/tmp/rs-{os.getpid()}-{self.port}")
-        self.temp_dir = temp_dir
+        self.temp_dir = Path(f"/tmp/rs-{os.getpid()}-{self.port}")
         env = engine_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token)
         ray = str(Path(sys.executable).with_name("ray"))
         ports = {flag: str(free_port()) for flag in (
@@ -204,12 +219,12 @@ class RayHead:
             "--runtime-env-agent-port")}
         argv = [ray, "start", "--head", "--block", "--node-ip-address", LOOPBACK,
                 "--port", str(self.port), "--num-cpus", str(self.num_cpus), "--num-gpus", "0",
-                "--include-dashboard", "false", "--temp-dir", str(temp_dir),
+                "--include-dashboard", "false", "--temp-dir", str(self.temp_dir),
                 "--object-store-memory", str(self.object_store_bytes),
                 "--disable-usage-stats"]
         for flag, port in ports.items():
             argv += [flag, port]
-        self.daemon = start_daemon("ray-head", argv, env, self.root)
+        self.daemon = start_daemon(f"ray-head-{attempt}", argv, env, self.root)
         wait_until(lambda: "Ray runtime started" in self.daemon.log(), [self.daemon],
                    "the Ray head node")
         return self
@@ -218,3 +233,6 @@ class RayHead:
         if self.daemon is not None:
             self.daemon.stop(grace=30.0)
             self.daemon = None
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            self.temp_dir = None
