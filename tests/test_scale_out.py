@@ -27,8 +27,9 @@ VOLATILE_COLUMNS = {"manifest": {"updated_at"}}
 
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory) -> Path:
-    """A one-file crawl: a small real WARC whose pages survive the filters (the smaller whirlwind
-    sample keeps none, so dedup and shards would compare empty tables)."""
+    """A one-file crawl: a small real WARC with a page that survives the filters (the smaller
+    whirlwind sample keeps none, so dedup and shards would compare empty tables). The same file
+    twice would not add duplicates to find: doc_id is the WARC-Record-ID, so it would repeat ids."""
     return make_mirror(tmp_path_factory.mktemp("mirror"), CRAWL, [WARC_2020])
 
 
