@@ -1,4 +1,4 @@
 """Thin Dagster assets, one module per stage; `ASSET_MODULES` lists them in pipeline order."""
-from assets import dedup, ingest, report, shards, silver
+from assets import dedup, ingest, refinement, report, shards, silver
 
-ASSET_MODULES = [ingest, silver, dedup, shards, report]
+ASSET_MODULES = [ingest, silver, dedup, refinement, shards, report]

@@ -266,7 +266,10 @@ SCORES_PRESELECT_SCHEMA = pa.schema(
 # refined/documents: the documents that survive ProX refinement, with their (possibly) new text;
 # refined/programs: one row per document that entered refinement, with the programs the backend wrote
 # and what executing them did, so every edit is auditable and reversible (the original text stays in
-# dedup/documents). Balance: entered == refined/documents + programs with action "drop".
+# dedup/documents; the executor is deterministic, so original + programs give the text again).
+# Balance: entered == refined/documents + programs with action "drop". Both tables carry the
+# run_id of the stage run that wrote them: programs are committed first, documents second, and a
+# crash between the two commits shows as two run ids (the stage's check fails; a rerun repairs it).
 REFINED_DOCUMENTS = "refined/documents"
 REFINED_DOCUMENTS_SCHEMA = pa.schema(
     [
@@ -275,9 +278,45 @@ REFINED_DOCUMENTS_SCHEMA = pa.schema(
         ("text", pa.string()),  # refined text (or the original when the action keeps it unchanged)
         ("n_chars", pa.int64()),
         ("action", pa.string()),  # refine | keep | keep_original (see core.prox.execute)
+        ("run_id", pa.string()),  # the refined_documents run that wrote the row (== refined/programs')
     ]
 )
 REFINED_PROGRAMS = "refined/programs"
+# one error of a program: its stage (doc | chunk), stable reason (prox.syntax, prox.prompt_too_long,
+# ...), detail, the chunk whose program it is and the 0-based line of that program (null: whole program)
+REFINED_PROGRAM_ERROR = pa.struct(
+    [("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string()), ("chunk", pa.int32()),
+     ("line", pa.int32())]
+)
+REFINED_LINE_RANGE = pa.struct([("start", pa.int64()), ("end", pa.int64())])  # 0-based, inclusive
+REFINED_PROGRAMS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("run_id", pa.string()),
+        ("backend", pa.string()),  # rule | transformers:<model>[+<model>] | vllm:<model>[+<model>]
+        ("action", pa.string()),  # drop | refine | keep | keep_original (core.prox.execute.ACTIONS)
+        ("reason", pa.string()),  # why dropped or kept original (prox.drop_doc, prox.removed_most, ...)
+        ("decided_by", pa.string()),  # doc | chunk | input (prox.no_text: a null text)
+        ("doc_action", pa.string()),  # the document stage's own action; null when it did not run
+        ("doc_program", pa.string()),  # as written; null when the document stage did not run
+        ("chunk_action", pa.string()),  # the chunk stage's action; null when it did not run
+        ("chunk_programs", pa.list_(pa.string())),  # one per chunk, as written
+        ("chunk_first_lines", pa.list_(pa.int64())),  # first global line number of each chunk
+        ("errors", pa.list_(REFINED_PROGRAM_ERROR)),
+        ("n_errors", pa.int64()),
+        ("lines_removed", pa.list_(REFINED_LINE_RANGE)),  # merged ranges of the original's lines
+        ("n_lines", pa.int64()),  # lines of the original ("\n"-separated)
+        ("n_lines_removed", pa.int64()),
+        ("chars_changed", pa.int64()),  # characters normalized plus characters of removed lines
+        ("n_chars_before", pa.int64()),
+        ("n_chars_after", pa.int64()),  # 0 when dropped
+        ("n_words_before", pa.int64()),  # words as ProX counts them (len(text.split()))
+        ("n_words_after", pa.int64()),
+        ("new_tokens", pa.int64()),  # tokens the model generated for this document (0: rule writer)
+        ("truncated_generations", pa.int64()),  # programs cut at the max new tokens of their stage
+    ]
+)
 
 # shards/manifest: one row per training shard file pair of a crawl (Megatron .bin/.idx).
 SHARDS_MANIFEST = "shards/manifest"

@@ -215,14 +215,20 @@ def _remove_lines(text: str, ranges: tuple[tuple[int, int], ...]) -> tuple[str, 
 
 
 def execute_chunk_programs(
-    text: str, chunks: Sequence[Chunk], programs: Sequence[str], params: ExecutionParams = ExecutionParams()
+    text: str, chunks: Sequence[Chunk], programs: Sequence[str], params: ExecutionParams = ExecutionParams(),
+    writer_errors: Sequence[ProgramError] = (),
 ) -> RefinementResult:
-    """Run one program per chunk on `text` (chunks from `chunks.chunk_document(text, ...)`) and decide."""
+    """Run one program per chunk on `text` (chunks from `chunks.chunk_document(text, ...)`) and decide.
+
+    `writer_errors` are failures of the program writer itself (a chunk whose prompt did not fit
+    the model, so it has no program): they are reported first and count against `error_op` like
+    any other error, so a document whose chunks the model could not see is kept as it was.
+    """
     _check_tiling(text, chunks, programs)
     run, calls = _run_programs(text, chunks, programs, params)
     ranges = merge_intervals(run.ranges)
     refined, n_removed, chars_removed = _remove_lines(run.text, ranges)
-    errors = tuple(run.errors)
+    errors = tuple(writer_errors) + tuple(run.errors)
     words_before, words_refined = count_words(text), count_words(refined)
     decision = decide(words_before, words_refined, len(errors), params)
     applied = decision.program_applied
