@@ -57,7 +57,9 @@ def spark_cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    head = RayHead(tmp_path_factory.mktemp("ray-head"))
+    # 2 logical CPUs: with 1, refined_documents' actor pool (gpu_jobs/prox/stage.actor_plan: one
+    # actor of 1 CPU at least) holds every CPU and its Parquet read never gets one (a hang).
+    head = RayHead(tmp_path_factory.mktemp("ray-head"), num_cpus=2)
     try:
         yield head.start()
     finally:
