@@ -42,8 +42,7 @@ def local_run(mirror, tmp_path_factory):
         yield process, root
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=60)
+            kill_run(process)
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +85,24 @@ def finish(process: subprocess.Popen, root: Path) -> str:
     try:
         code = process.wait(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait(timeout=60)
+        kill_run(process)
         raise AssertionError(f"run in {root} took over {RUN_TIMEOUT}s:\n"
                              f"{(root / 'run.log').read_text()[-5000:]}")
+    except BaseException:  # interrupted (pytest-timeout, Ctrl-C): leave no run behind
+        kill_run(process)
+        raise
     log = (root / "run.log").read_text()
     assert code == 0, f"run in {root} failed ({code}):\n{log[-8000:]}"
     return log
+
+
+def kill_run(process: subprocess.Popen) -> None:
+    """SIGKILL a run's process group (the CLI, its Spark JVM and Python workers, its Ray driver)."""
+    try:
+        os.killpg(process.pid, 9)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=60)
 
 
 def delta_tables(lake: Path) -> list[str]:
