@@ -30,9 +30,14 @@ class RayResource(ConfigurableResource):
             return
         if self.address:
             ray.init(address=self.address, log_to_driver=False)
+            what = f"connected to {self.address}"
         else:
             ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+            what = "started a local instance"
         self._started = True
+        if context.log is not None:
+            cpus = ray.cluster_resources().get("CPU", 0)
+            context.log.info(f"ray: {what} ({cpus:g} CPUs, {len(ray.nodes())} node(s))")
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         import ray

@@ -119,7 +119,9 @@ def build_conf(
         "spark.python.worker.reuse": "true",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
-        "spark.pyspark.python": sys.executable,
+        # Executors' Python: this one, unless PYSPARK_PYTHON names the workers' (a cluster's nodes
+        # need not have the driver's venv path).
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON") or sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }
     if conf["spark.master"].startswith("local"):
