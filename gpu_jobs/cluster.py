@@ -70,3 +70,19 @@ def plan_actors(use_gpu: str = "auto", max_actors: int | None = None, cpus_per_a
     if max_actors is not None:
         plan = ActorPlan(max(1, min(plan.actors, max_actors)), plan.num_cpus, plan.num_gpus)
     return plan
+
+
+READ_RESERVE_CPUS = 1.0  # Ray Data's file listing and Parquet read tasks ask for a whole CPU each
+
+
+def leave_cpus_for_reads(plan: ActorPlan, cpus: float | None = None,
+                         reserve: float = READ_RESERVE_CPUS) -> ActorPlan:
+    """The plan with each CPU actor asking Ray for a bit less, so `reserve` CPUs stay free for the
+    read tasks that feed the pool: a pool holding every CPU waits for its input forever (seen with
+    Ray 2.60 on 2 CPUs and on a 1-CPU cluster). The actors still use a core each; Ray's CPU counts
+    are scheduling units. GPU actors are left as they are."""
+    cpus = cluster_cpus() if cpus is None else cpus
+    if plan.num_gpus > 0 or not cpus:
+        return plan
+    per_actor = min(plan.num_cpus, max(0.0, (cpus - reserve) / plan.actors))
+    return ActorPlan(plan.actors, per_actor, plan.num_gpus)

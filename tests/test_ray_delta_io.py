@@ -114,3 +114,16 @@ def test_actor_plan_asks_for_gpus_only_when_the_cluster_has_them():
     assert plan_actors("auto", gpus=0, cpus=8, max_actors=3).actors == 3
     with pytest.raises(RuntimeError, match="no GPU"):
         plan_actors("always", gpus=0, cpus=8)
+
+
+def test_cpu_actors_leave_a_cpu_for_the_reads_that_feed_them():
+    from gpu_jobs.cluster import leave_cpus_for_reads
+
+    one_cpu = leave_cpus_for_reads(plan_actors("never", cpus=1), cpus=1)
+    assert one_cpu.actors == 1 and one_cpu.num_cpus == 0.0  # the read task gets the only CPU
+    two = leave_cpus_for_reads(plan_actors("never", cpus=2), cpus=2)
+    assert two.actors == 2 and two.num_cpus == 0.5
+    roomy = leave_cpus_for_reads(plan_actors("never", cpus=16, max_actors=4), cpus=16)
+    assert roomy.num_cpus == 1.0  # enough CPUs: each actor keeps its whole CPU
+    gpu = plan_actors("auto", gpus=1, cpus=1)
+    assert leave_cpus_for_reads(gpu, cpus=1) == gpu

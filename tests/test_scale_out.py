@@ -57,8 +57,8 @@ def spark_cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    # 2 logical CPUs: with 1, refined_documents' actor pool (gpu_jobs/prox/stage.actor_plan: one
-    # actor of 1 CPU at least) holds every CPU and its Parquet read never gets one (a hang).
+    # 2 logical CPUs, the machine's cores (with 1, refined_documents' pool used to hold the only CPU
+    # and its reads waited forever; gpu_jobs.cluster.leave_cpus_for_reads now prevents that).
     head = RayHead(tmp_path_factory.mktemp("ray-head"), num_cpus=2)
     try:
         yield head.start()

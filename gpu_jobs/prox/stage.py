@@ -22,7 +22,7 @@ from contract.tables import (REFINED_DOCUMENTS, REFINED_DOCUMENTS_SCHEMA, REFINE
 from core.prox.backends.spec import VLLM
 from core.prox.stats import RefinementStats, merge_stats
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import ActorPlan, cluster_cpus, cluster_gpus, plan_actors
+from gpu_jobs.cluster import ActorPlan, cluster_gpus, leave_cpus_for_reads, plan_actors
 from gpu_jobs.prox.actor import DOCUMENTS, PROGRAMS, RefineAndWrite
 from gpu_jobs.prox.config import RefinementStageConfig
 from gpu_jobs.prox.inputs import RefinementInputs, keep_doc_ids, resolve_inputs
@@ -43,17 +43,15 @@ class RefinementStageResult:
 
 
 def actor_plan(config: RefinementStageConfig) -> ActorPlan:
-    """GPU actors when the cluster has GPUs (and use_gpu allows); CPU actors leave one CPU for reads
-    and writes unless max_actors says otherwise. vLLM without a GPU is refused here, before work."""
+    """GPU actors when the cluster has GPUs (and use_gpu allows); CPU actors ask Ray for a bit less
+    than their CPU so that reads always find one (`leave_cpus_for_reads`; one actor per CPU held every
+    CPU of a 1-CPU cluster and hung). vLLM without a GPU is refused here, before work."""
     gpus = cluster_gpus()
     if config.backend.kind == VLLM and (gpus < 1 or config.use_gpu == "never"):
         raise RuntimeError("backend 'vllm' needs a GPU per actor, but the Ray cluster has "
                            f"{gpus:g} GPUs (use_gpu={config.use_gpu!r}): choose backend 'transformers' to "
                            "run on CPUs")
-    max_actors = config.max_actors
-    if max_actors is None and (gpus < 1 or config.use_gpu == "never"):
-        max_actors = max(1, int(cluster_cpus() // config.cpus_per_actor) - 1)
-    return plan_actors(config.use_gpu, max_actors, config.cpus_per_actor)
+    return leave_cpus_for_reads(plan_actors(config.use_gpu, config.max_actors, config.cpus_per_actor))
 
 
 def _commit(uri: str, crawl: str, schema, manifest: list[dict], table: str, run_id: str) -> int:

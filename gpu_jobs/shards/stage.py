@@ -39,14 +39,13 @@ from core.shards.token_dtype import token_dtype
 from core.shards.tokenizer import ShardTokenizer, TokenizerParams
 from core.shards.tokenizer_files import read_source, resolve_tokenizer_location
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import cluster_cpus, plan_actors
+from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
 from gpu_jobs.shards.config import ShardStageConfig
 from gpu_jobs.shards.inputs import StageInputs, read_signatures, resolve_inputs
 from gpu_jobs.shards.tables import commit_documents, commit_manifest, documents_table, manifest_table
 from gpu_jobs.shards.tokenize import TOKENIZED_SCHEMA, TokenizeDocuments
 from gpu_jobs.shards.write import BlockSelection, ShardSpec, shard_writer_task
 
-READ_RESERVE_CPUS = 1.0  # left to Ray Data's listing and read tasks (see tokenizer_actor_args)
 
 
 @dataclass(frozen=True)
@@ -101,16 +100,9 @@ def _narrow_block(block: pa.Table) -> pa.Table:
 
 
 def tokenizer_actor_args(max_actors: int | None) -> dict:
-    """One tokenizer actor per CPU, each asking Ray for a bit less than a CPU so that
-    READ_RESERVE_CPUS stay free: Ray Data's file listing and Parquet reads ask for a whole CPU each,
-    and a pool holding every CPU would wait for its input forever (seen with Ray 2.60 on 2 CPUs).
-    The actors still use a core each; Ray's CPU counts are scheduling units."""
-    plan = plan_actors("never", max_actors=max_actors)
-    cpus = cluster_cpus()
-    per_actor = plan.num_cpus
-    if cpus:
-        per_actor = min(plan.num_cpus, max(0.0, (cpus - READ_RESERVE_CPUS) / plan.actors))
-    return {"concurrency": plan.actors, "num_cpus": per_actor}
+    """One tokenizer actor per CPU, leaving CPUs for the reads that feed them (`leave_cpus_for_reads`)."""
+    plan = leave_cpus_for_reads(plan_actors("never", max_actors=max_actors))
+    return {"concurrency": plan.actors, "num_cpus": plan.num_cpus}
 
 
 def tokenize_documents(inputs: StageInputs, crawl: str, location: str, tokenizer_json: str,
