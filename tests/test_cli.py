@@ -36,7 +36,8 @@ def test_setup_fetches_the_jars_and_creates_the_dagster_home(cli_env, capsys):
 
 def test_add_crawl_validates_every_id_and_crawls_lists_them(cli_env, capsys):
     assert main(["add-crawl", "CC-MAIN-2024-33", "CC-MAIN-2023-50"]) == 0
-    assert "added 2 crawl(s): CC-MAIN-2024-33, CC-MAIN-2023-50" in capsys.readouterr().out
+    # Registered oldest first: the UI lists and backfills dynamic partitions in that order.
+    assert "added 2 crawl(s): CC-MAIN-2023-50, CC-MAIN-2024-33" in capsys.readouterr().out
     assert main(["add-crawl", "CC-MAIN-2024-33"]) == 0
     assert "added 0 crawl(s): -" in capsys.readouterr().out
 
@@ -78,6 +79,7 @@ def test_run_exit_codes_for_a_failed_run_and_a_bad_crawl_id(spark, cli_env, tmp_
     assert main(["run", "--crawl", "CC-MAIN-2020-34", "--selection", "all"]) == 1
     out = capsys.readouterr().out
     assert " FAILED in " in out.splitlines()[-1]
+    assert "  failed bronze_documents: 1 of 1 files failed (100% > 10%); see bronze/errors" in out
     assert "silver_documents" not in out  # nothing after the failed bronze step
 
     assert main(["run", "--crawl", "2020-34"]) == 2
