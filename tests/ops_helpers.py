@@ -122,6 +122,8 @@ def table_rows(lake: Path, table: str, snapshot: str | None = None) -> list[dict
 
     data = DeltaTable(str(lake / table)).to_pyarrow_table()
     if snapshot is not None:
+        if "snapshot" not in data.column_names:
+            raise ValueError(f"{table} has no snapshot column: cannot take one crawl's rows")
         data = data.filter(data.column("snapshot").to_numpy(zero_copy_only=False) == snapshot)
     keep = [c for c in data.column_names if c not in VOLATILE_COLUMNS.get(table, set())]
     return sorted(data.select(keep).to_pylist(), key=_row_key)
