@@ -1,4 +1,4 @@
 """Thin Dagster assets, one module per stage; `ASSET_MODULES` lists them in pipeline order."""
-from assets import dedup, ingest, silver
+from assets import dedup, ingest, shards, silver
 
-ASSET_MODULES = [ingest, silver, dedup]
+ASSET_MODULES = [ingest, silver, dedup, shards]

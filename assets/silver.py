@@ -1,4 +1,5 @@
-"""`silver_documents`: language ID, URL and quality filters (FineWeb recipe), rejects kept."""
+"""`silver_documents`: language ID, URL and quality filters (FineWeb recipe, or FineWeb2's with
+`preset: fineweb2`), rejects kept."""
 from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult,
     MetadataValue, asset,
@@ -15,8 +16,21 @@ from spark_jobs.progress import report_progress
 from spark_jobs.silver import run_silver, silver_balance
 from core.filters.config import chain_config
 
+PRESETS = ("fineweb", "fineweb2")
+
 
 class SilverConfig(Config):
+    preset: Literal["fineweb", "fineweb2"] = Field(
+        default="fineweb",
+        description="fineweb: FineWeb's English recipe (datatrove examples/fineweb.py). fineweb2: "
+                    "FineWeb2's recipe for every language (huggingface/fineweb-2): GlotLID language "
+                    "and script, per-language thresholds and word tokenizers, no C4, FTFY and "
+                    "table-line fix; `languages`, `language_thresholds` and `language_overrides` "
+                    "then take FineWeb2 names (fra_Latn); `language_threshold`, `thresholds` and "
+                    "`c4` do not apply.")
+    precision_wordlists_dir: str = Field(
+        default="", description="fineweb2: directory of FineWeb2's precision word lists "
+                                "(wordlists-0.85/<lang>.txt); empty: the precision filter is off.")
     # Each step of datatrove's examples/fineweb.py order; false switches it off.
     url_filter: bool = True
     language_filter: bool = True
@@ -25,8 +39,9 @@ class SilverConfig(Config):
     c4: bool = True
     fineweb_quality: bool = True
     pii: bool = True
-    languages: list[str] = Field(
-        default=["en"], description="Languages kept (FineWeb: English). Empty list: keep all.")
+    languages: list[str] | None = Field(
+        default=None, description="Languages kept; null: the preset's (fineweb: [en]; fineweb2: every "
+                                  "language FineWeb2 has settings for). Empty list: keep all (fineweb).")
     language_threshold: float = Field(
         default=0.65, description="Minimum fastText score (datatrove LanguageFilter 0.65).")
     language_thresholds: dict[str, float] = Field(
@@ -52,12 +67,14 @@ class SilverConfig(Config):
                                 "{de: {gopher_quality: {max_avg_word_length: 12}}}.")
 
     def to_chain_config(self):
+        if self.preset == "fineweb2":
+            return self._fineweb2_chain_config()
         return chain_config(
             enabled={"url": self.url_filter, "language": self.language_filter,
                      "gopher_repetition": self.gopher_repetition,
                      "gopher_quality": self.gopher_quality, "c4": self.c4,
                      "fineweb_quality": self.fineweb_quality, "pii": self.pii},
-            languages=self.languages or None,
+            languages=["en"] if self.languages is None else (self.languages or None),
             language_threshold=self.language_threshold,
             language_thresholds=self.language_thresholds,
             lid_model_path=self.lid_model_path or None,
@@ -66,6 +83,48 @@ class SilverConfig(Config):
             thresholds=self.thresholds,
             language_overrides=self.language_overrides,
         )
+
+    def _fineweb2_chain_config(self):
+        from core.filters.fineweb2.preset import fineweb2_chain_config
+        from core.filters.url_filter import UrlFilterParams
+
+        if self.thresholds:
+            raise ValueError("preset fineweb2: `thresholds` does not apply, FineWeb2's params are per "
+                             "language; use `language_overrides` ({fra_Latn: {gopher_quality: ...}})")
+        url = chain_config(url_blocklists={**self.url_blocklists, "domain_rule": self.url_domain_rule,
+                                           "url_rule": self.url_rule}).params["url"]
+        return fineweb2_chain_config(
+            languages=self.languages or None,
+            lid_model_path=self.lid_model_path or None,
+            language_thresholds=self.language_thresholds,
+            wordlists_dir=self.precision_wordlists_dir or None,
+            url_params=url if isinstance(url, UrlFilterParams) else None,
+            enabled={"url": self.url_filter, "language": self.language_filter,
+                     "gopher_repetition": self.gopher_repetition,
+                     "gopher_quality": self.gopher_quality,
+                     "fineweb_quality": self.fineweb_quality, "pii": self.pii},
+            language_overrides=self.language_overrides,
+        )
+
+
+def preset_metadata(config: SilverConfig, chain) -> dict:
+    """What the run's preset means: FineWeb2's model, languages and precision filter state."""
+    if config.preset != "fineweb2":
+        return {"preset": "fineweb"}
+    from core.filters.fineweb2.preset import describe
+
+    return describe(chain)
+
+
+def derived_thresholds_markdown(derived: dict[str, dict]) -> str:
+    lines = ["LID thresholds derived from this crawl (FineWeb2's rule: max(0.3, min(0.9, median - "
+             "stddev)) of the language's scores; the floor 0.3 without documents):", "",
+             "| language | threshold | median | stddev | documents |", "|---|---:|---:|---:|---:|"]
+    for language, d in sorted(derived.items()):
+        median = "" if d["median"] is None else f"{d['median']:.4f}"
+        std = "" if d["std"] is None else f"{d['std']:.4f}"
+        lines.append(f"| {language} | {d['threshold']:.4f} | {median} | {std} | {d['n_docs']:,} |")
+    return "\n".join(lines)
 
 
 def funnel_markdown(result) -> str:
@@ -93,6 +152,7 @@ def silver_documents(context: AssetExecutionContext, config: SilverConfig, spark
     crawl = context.partition_key
     session = spark.session()
     chain = config.to_chain_config()
+    preset = preset_metadata(config, chain)
     with report_progress(session, context.log.info, f"silver {crawl}"):
         result = run_silver(session, lake.uri, crawl, chain)
     rate = result.documents_in / result.seconds if result.seconds else 0.0
@@ -110,6 +170,18 @@ def silver_documents(context: AssetExecutionContext, config: SilverConfig, spark
         "rejects_by_reason": MetadataValue.md(counts_table(result.by_reason,
                                                            total=result.documents_in)),
         "kept_by_language": MetadataValue.md(counts_table(result.by_language, "language")),
+        "kept_by_language_chart": bar_chart_markdown(
+            dict(sorted(result.by_language.items(), key=lambda kv: -kv[1])[:30]),
+            f"{crawl}: documents kept per language (top 30)"),
+        "documents_by_word_tokenizer": MetadataValue.md(
+            counts_table(result.by_word_tokenizer, "word tokenizer (fallbacks named)")),
+        "word_tokenizer_fallbacks": sum(n for name, n in result.by_word_tokenizer.items()
+                                        if "fallback" in name),
+        "derived_language_thresholds": MetadataValue.md(
+            derived_thresholds_markdown(result.derived_thresholds) if result.derived_thresholds
+            else "none: every kept language has a configured threshold"),
+        **{k: (MetadataValue.text(v) if isinstance(v, str) else MetadataValue.json(v))
+           for k, v in preset.items()},
         "funnel_chart": bar_chart_markdown(
             {"kept": result.kept, **result.by_reason}, f"{crawl}: silver outcome by reason"),
         "table": MetadataValue.path(lake.table(SILVER_DOCUMENTS)),

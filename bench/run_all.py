@@ -25,9 +25,10 @@ def main() -> int:
     run(str(BENCH / "bench_bronze.py"), "--corpus", str(CORPUS), "--json", str(RESULTS))
     run(str(BENCH / "bench_silver.py"), "--corpus", str(CORPUS), "--json", str(RESULTS))
     run(str(BENCH / "bench_minhash.py"), "--docs", "1000")
-    for extra in ("bench_dedup.py",):
-        if (BENCH / extra).exists():
-            run(str(BENCH / extra))
+    run(str(BENCH / "bench_url_blocklist.py"), "--json", str(RESULTS))
+    run(str(BENCH / "bench_dedup.py"))
+    run(str(BENCH / "bench_shards.py"))
+    run(str(BENCH / "bench_preselect_bpc.py"))
     print(f"\nresults appended to {RESULTS}")
     return 0
 

@@ -89,7 +89,8 @@ BRONZE_ERRORS_SCHEMA = pa.schema(
 )
 
 # silver/documents: the bronze columns (text after C4 line removal and PII scrubbing, n_chars of
-# that text) + every statistic of the FineWeb filter recipe, one column each, `<step>__<feature>`
+# that text) + every statistic of the FineWeb and FineWeb2 filter recipes (presets `fineweb`,
+# `fineweb2`), one column each, `<step>__<feature>`
 # (the language step's are `language` and `language_score`), in recipe order; null where a step was
 # switched off or did not get that far. Each filter declares its statistics in core/filters/ (its
 # FilterStep); tests/test_silver_contract.py checks that they equal these columns.
@@ -97,9 +98,14 @@ SILVER_STATISTICS_SCHEMA = pa.schema(
     [
         # URL filter
         ("url__n_soft_words", pa.int64()),
-        # language ID: top fastText label and its score
+        # language ID: top fastText label (FineWeb2/GlotLID: ISO 639-3 code) and its score; the
+        # script (GlotLID, e.g. Latn; null with lid.176), the labels above 0.01 (FineWeb2:
+        # `fra_Latn` -> score), and the word tokenizer the language was split with (FineWeb2)
         ("language", pa.string()),
         ("language_score", pa.float32()),
+        ("script", pa.string()),
+        ("language_top", pa.map_(pa.string(), pa.float32())),
+        ("word_tokenizer", pa.string()),
         # Gopher repetition: duplicate paragraph/line shares, character shares of the top 2-4-grams
         # and of duplicated 5-10-grams
         ("gopher_repetition__dup_para_frac", pa.float64()),
@@ -139,9 +145,18 @@ SILVER_STATISTICS_SCHEMA = pa.schema(
         ("fineweb_quality__short_line_ratio", pa.float64()),
         ("fineweb_quality__char_dup_ratio", pa.float64()),
         ("fineweb_quality__list_ratio", pa.float64()),
+        # FineWeb2 precision filter: the language is checked (contamination > 0.1), URL rule, share
+        # of words in the language's word list
+        ("precision__checked", pa.bool_()),
+        ("precision__url_match", pa.bool_()),
+        ("precision__wordlist_ratio", pa.float64()),
+        # FineWeb2 FTFY: the text was changed
+        ("ftfy__changed", pa.bool_()),
         # PII: addresses replaced
         ("pii__n_emails", pa.int64()),
         ("pii__n_ips", pa.int64()),
+        # FineWeb2 table-line fix: lines of only `|` removed
+        ("symbol_lines__n_lines_removed", pa.int64()),
     ]
 )
 SILVER_SCHEMA = pa.schema(list(BRONZE_SCHEMA) + list(SILVER_STATISTICS_SCHEMA))
@@ -266,3 +281,50 @@ REFINED_PROGRAMS = "refined/programs"
 
 # shards/manifest: one row per training shard file pair of a crawl (Megatron .bin/.idx).
 SHARDS_MANIFEST = "shards/manifest"
+# The shard files themselves live under `shards/files/<crawl>/<plan>/shard_00000.{bin,idx,json}`,
+# where <plan> is the first 16 hex digits of the plan's sha256 (what the bytes are made of), so a
+# rerun with the same inputs finds its own complete shards and a changed input never overwrites the
+# files an older manifest points to. `.json` is the completion marker, written last.
+SHARDS_FILES = "shards/files"
+SHARDS_MANIFEST_SCHEMA = pa.schema(
+    [
+        ("snapshot", pa.string()),  # the source crawl
+        ("shard", pa.int32()),  # index in the crawl's shard set, 0..n-1: the manifest order
+        ("path", pa.string()),  # Megatron prefix (URI without .bin/.idx): what --data-path takes
+        ("n_documents", pa.int64()),  # sequences in the shard (one per document copy)
+        ("n_tokens", pa.int64()),  # tokens in the shard, end-of-document tokens included
+        ("first_position", pa.int64()),  # position of its first document in the crawl's training order
+        ("dtype", pa.string()),  # token dtype of the .bin: uint16 | int32
+        ("bin_sha256", pa.string()),
+        ("idx_sha256", pa.string()),
+        ("bin_bytes", pa.int64()),
+        ("idx_bytes", pa.int64()),
+        ("seed", pa.int64()),  # the order's seed
+        ("order", pa.string()),  # shuffle | related
+        ("tokenizer_sha256", pa.string()),  # canonical-JSON sha256 of the tokenizer.json
+        ("tokenizer_uri", pa.string()),
+        ("eos_id", pa.int64()),  # end-of-document token appended to every document; null: none
+        ("plan_sha256", pa.string()),  # sha256 of what the shard set's bytes are made of
+        ("config", pa.string()),  # the stage configuration, JSON
+    ]
+)
+
+# shards/documents: one row per document of the crawl's dedup/documents partition: how many copies
+# went into the shards (0 with the reason when none) and where each copy is.
+SHARDS_DOCUMENTS = "shards/documents"
+SHARDS_DOCUMENTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("snapshot", pa.string()),
+        ("repetitions", pa.int32()),  # copies in the shards; 0 when left out
+        ("reason", pa.string()),  # why it was left out (mixing.not_selected, ...); null when in
+        ("refined_action", pa.string()),  # refined/documents action when its text came from there
+        ("n_tokens", pa.int64()),  # tokens of one copy, end-of-document token included; null if not tokenized
+        ("token_hash", pa.int64()),  # xxh3-64 of one copy's token bytes; null if not tokenized
+        ("positions", pa.list_(pa.int64())),  # positions of its copies in the crawl's training order
+    ]
+)
+
+# shards/combined/<name>/: a blend of several crawls' shards read from their manifests
+# (`data_args.txt` for Megatron's --data-args-path: "weight prefix" pairs; `blend.json`: the details).
+SHARDS_COMBINED = "shards/combined"

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from contract.tables import SAMPLE_CRAWL_ID, validate_crawl_id
@@ -66,6 +67,8 @@ def run_config_for(args) -> dict:
         "kind": args.kind, "selection": args.selection, "n_files": args.files, "seed": args.seed}}}
     if args.reprocess:
         ops["bronze_documents"] = {"config": {"reprocess": True}}
+    if args.preset != "fineweb":
+        ops["silver_documents"] = {"config": {"preset": args.preset}}
     return {"ops": ops}
 
 
@@ -92,31 +95,35 @@ def _print_run(run, elapsed: float | None = None) -> None:
 
 def cmd_run(args) -> int:
     """Materialize every asset of one crawl in this process: one SparkSession for the whole run."""
-    from orchestration.crawl_runs import run_crawl
+    from orchestration.crawl_runs import assets_until, run_crawl
     from orchestration.definitions import build_definitions
 
     crawl = validate_crawl_id(args.crawl)
+    defs = build_definitions()
+    selection = assets_until(defs, args.until) if args.until else None
     instance = _instance()
     _recover(instance)
     started = time.monotonic()
     print(f"materializing {crawl} (dagster home {os.environ['DAGSTER_HOME']})", flush=True)
-    run = run_crawl(build_definitions(), instance, crawl, run_config_for(args))
+    run = run_crawl(defs, instance, crawl, run_config_for(args), selection=selection)
     _print_run(run, time.monotonic() - started)
     return 0 if run.success else 1
 
 
 def cmd_backfill(args) -> int:
     """Materialize several crawls one after another, oldest first, in one Spark session."""
-    from orchestration.crawl_runs import backfill
+    from orchestration.crawl_runs import assets_until, backfill
     from orchestration.definitions import build_definitions
 
     crawls = sorted({validate_crawl_id(c) for c in args.crawl_ids})
+    defs = build_definitions()
+    selection = assets_until(defs, args.until) if args.until else None
     instance = _instance()
     _recover(instance)
     print(f"backfilling {', '.join(crawls)} (dagster home {os.environ['DAGSTER_HOME']})",
           flush=True)
-    runs = backfill(build_definitions(), instance, crawls, run_config_for(args),
-                    keep_going=args.keep_going, report=_print_run)
+    runs = backfill(defs, instance, crawls, run_config_for(args), keep_going=args.keep_going,
+                    report=_print_run, selection=selection)
     failed = [r.crawl for r in runs if not r.success]
     skipped = crawls[len(runs):]
     if skipped:
@@ -143,6 +150,55 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--files", type=int, default=4, help="files for first/sample selection")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reprocess", action="store_true", help="redo files already done")
+    parser.add_argument("--preset", default="fineweb", choices=["fineweb", "fineweb2"],
+                        help="silver filter recipe: fineweb (English, default) or fineweb2 (every "
+                             "language)")
+    parser.add_argument("--until", metavar="ASSET",
+                        help="materialize ASSET and what it depends on, not the whole pipeline "
+                             "(e.g. dedup_documents: no shards)")
+
+
+def crawl_weights(pairs: list[str]) -> dict[str, float]:
+    """`CRAWL=WEIGHT` pairs as a dict."""
+    weights = {}
+    for pair in pairs:
+        crawl, sep, weight = pair.partition("=")
+        try:
+            weights[validate_crawl_id(crawl)] = float(weight) if sep else float("nan")
+        except ValueError as exc:
+            raise ValueError(f"--weight {pair!r}: expected CRAWL=NUMBER ({exc})") from exc
+        if not weights[crawl] > 0:
+            raise ValueError(f"--weight {pair!r}: the weight must be a number > 0")
+    return weights
+
+
+def cmd_combine_shards(args) -> int:
+    """Materialize `combined_shards` alone: every chosen crawl's shards as one Megatron blend."""
+    from dagster import AssetKey
+
+    from orchestration.definitions import build_definitions
+
+    config = {"name": args.name, "crawls": [validate_crawl_id(c) for c in args.crawls] or None,
+              "crawl_weights": crawl_weights(args.weight), "verify_sha256": args.verify_sha256}
+    from orchestration.run_process import process_tags
+
+    instance = _instance()
+    _recover(instance)
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    run_id = str(uuid.uuid4())
+    result = job.execute_in_process(
+        instance=instance, asset_selection=[AssetKey("combined_shards")], run_id=run_id,
+        tags=process_tags(run_id), run_config={"ops": {"combined_shards": {"config": config}}},
+        raise_on_error=False)
+    for event in result.get_asset_materialization_events():
+        metadata = event.event_specific_data.materialization.metadata
+        print(f"  combined_shards: {metadata['shards'].value} shards, {metadata['total_tokens'].value} tokens "
+              f"of {metadata['crawls'].value} -> {metadata['data_args'].value}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"  failed: {event.event_specific_data.error.message.strip()}")
+    print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+    return 0 if result.success else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("recover", help="mark runs whose process died as failed and free their pool "
                                    "slots (run and backfill do it first)").set_defaults(
         func=cmd_recover)
+    combine = sub.add_parser("combine-shards", help="one Megatron blend of several crawls' training shards")
+    combine.add_argument("--name", default="all", help="directory under shards/combined/ (default: all)")
+    combine.add_argument("--crawls", nargs="*", default=[], help="crawls to combine (default: all with shards)")
+    combine.add_argument("--weight", action="append", default=[], metavar="CRAWL=W",
+                         help="weight of a crawl (default 1); repeatable")
+    combine.add_argument("--verify-sha256", action="store_true", help="re-hash every shard file")
+    combine.set_defaults(func=cmd_combine_shards)
     return parser
 
 

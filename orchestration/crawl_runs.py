@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from dagster import DagsterInstance, build_resources
+from dagster import AssetKey, AssetSelection, DagsterInstance, build_resources
 
 from orchestration.run_process import process_tags
 from resources.partitions import add_crawls, remove_crawl
@@ -31,23 +31,46 @@ class CrawlRun:
     unregistered: bool = False  # the crawl was registered for this run and removed again
 
 
+def assets_until(defs, asset_name: str) -> list[AssetKey]:
+    """An asset of the pipeline and every asset upstream of it (`--until ASSET`)."""
+    job = defs.resolve_job_def(JOB_NAME)
+    known = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    if asset_name not in known:
+        raise ValueError(f"--until {asset_name}: not an asset of {JOB_NAME}; one of "
+                         f"{', '.join(sorted(known))}")
+    upstream = AssetSelection.assets(AssetKey(asset_name)).upstream()
+    return sorted(upstream.resolve(defs.resolve_asset_graph()) & job.asset_layer.executable_asset_keys,
+                  key=lambda key: key.to_user_string())
+
+
+def _selected_run_config(run_config: dict, selection: list[AssetKey] | None) -> dict:
+    """Run config without the config of ops a selection leaves out (Dagster rejects it)."""
+    if selection is None:
+        return run_config
+    names = {key.to_user_string() for key in selection}
+    ops = {op: value for op, value in run_config.get("ops", {}).items() if op in names}
+    return {**run_config, "ops": ops}
+
+
 def execute_crawl(job, instance: DagsterInstance, crawl: str, run_config: dict,
-                  tags: dict | None = None) -> CrawlRun:
-    """Run the pipeline for one registered crawl in this process, tagged with this process."""
+                  tags: dict | None = None, selection: list[AssetKey] | None = None) -> CrawlRun:
+    """Run the pipeline (or the selected assets of it) for one registered crawl in this process,
+    tagged with this process."""
     run_id = str(uuid.uuid4())
     result = job.execute_in_process(
-        partition_key=crawl, instance=instance, run_config=run_config, run_id=run_id,
-        tags={**(tags or {}), **process_tags(run_id)}, raise_on_error=False)
+        partition_key=crawl, instance=instance, run_config=_selected_run_config(run_config, selection),
+        run_id=run_id, tags={**(tags or {}), **process_tags(run_id)}, asset_selection=selection,
+        raise_on_error=False)
     return CrawlRun(crawl, run_id, result.success, result)
 
 
 def run_crawl(defs, instance: DagsterInstance, crawl: str, run_config: dict,
-              tags: dict | None = None) -> CrawlRun:
+              tags: dict | None = None, selection: list[AssetKey] | None = None) -> CrawlRun:
     """Register the crawl if needed and run it; a crawl registered here whose run materialized
     nothing (no listing at the source: a wrong id or base) is unregistered again, so a typo
     leaves no partition behind."""
     new = add_crawls(instance, [crawl])
-    run = execute_crawl(defs.resolve_job_def(JOB_NAME), instance, crawl, run_config, tags)
+    run = execute_crawl(defs.resolve_job_def(JOB_NAME), instance, crawl, run_config, tags, selection)
     if new and not run.success and not run.result.get_asset_materialization_events():
         remove_crawl(instance, crawl)
         run.unregistered = True
@@ -55,9 +78,12 @@ def run_crawl(defs, instance: DagsterInstance, crawl: str, run_config: dict,
 
 
 @contextmanager
-def shared_engines(defs) -> Iterator[None]:
-    """Set up the engine resources the pipeline needs once, for every run inside the block."""
-    needed = set(defs.resolve_job_def(JOB_NAME).required_resource_keys)
+def shared_engines(defs, selection: list[AssetKey] | None = None) -> Iterator[None]:
+    """Set up the engine resources the runs need once, for every run inside the block."""
+    job = defs.resolve_job_def(JOB_NAME)
+    if selection is not None:
+        job = job.get_subset(asset_selection=set(selection))
+    needed = set(job.required_resource_keys)
     engines = {key: defs.resources[key] for key in ENGINE_RESOURCES if key in needed}
     with build_resources(engines):
         yield
@@ -65,7 +91,7 @@ def shared_engines(defs) -> Iterator[None]:
 
 def backfill(defs, instance: DagsterInstance, crawls: list[str], run_config: dict,
              keep_going: bool = False, report: Callable[[CrawlRun], None] = lambda run: None,
-             ) -> list[CrawlRun]:
+             selection: list[AssetKey] | None = None) -> list[CrawlRun]:
     """Run crawls one after another, oldest first, sharing one Spark session.
 
     A crawl is deduplicated against the crawls before it, so by default the backfill stops at the
@@ -73,9 +99,10 @@ def backfill(defs, instance: DagsterInstance, crawls: list[str], run_config: dic
     """
     backfill_id = uuid.uuid4().hex[:8]
     runs = []
-    with shared_engines(defs):
+    with shared_engines(defs, selection):
         for crawl in sorted(set(crawls)):
-            run = run_crawl(defs, instance, crawl, run_config, {BACKFILL_TAG: backfill_id})
+            run = run_crawl(defs, instance, crawl, run_config, {BACKFILL_TAG: backfill_id},
+                            selection)
             runs.append(run)
             report(run)
             if not run.success and not keep_going:

@@ -84,3 +84,15 @@ def test_run_exit_codes_for_a_failed_run_and_a_bad_crawl_id(spark, cli_env, tmp_
 
     assert main(["run", "--crawl", "2020-34"]) == 2
     assert "is not a crawl id" in capsys.readouterr().err
+
+
+def test_until_selects_an_asset_and_its_upstream_and_refuses_an_unknown_one():
+    from orchestration.crawl_runs import assets_until
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions()
+    assert [key.to_user_string() for key in assets_until(defs, "silver_documents")] == [
+        "bronze_documents", "silver_documents", "warc_manifest"]
+    with pytest.raises(ValueError, match="--until silver: not an asset of crawl_pipeline; one of "
+                                         "bronze_documents, "):
+        assets_until(defs, "silver")

@@ -63,7 +63,8 @@ def test_faults_give_clear_errors_and_leave_every_table_as_it_was(
     mirror: Path = env["REFINERY_CC_BASE"]
     make_mirror(mirror, GOOD, [WHIRLWIND_WARC])
     make_mirror(mirror, "CC-MAIN-2024-26", [WHIRLWIND_WET], kind="wet")  # no warc listing
-    assert main(["run", "--crawl", GOOD, "--selection", "first", "--files", "1"]) == 0
+    assert main(["run", "--crawl", GOOD, "--selection", "first", "--files", "1",
+                 "--until", "dedup_documents"]) == 0
     capsys.readouterr()
     lake = env["REFINERY_LAKE_ROOT"]
     versions, contents = table_versions(lake), lake_contents(lake)

@@ -34,7 +34,9 @@ RUN_TIMEOUT = 1800  # one small crawl on a loaded 2-core machine takes 3 to 8 mi
 SPARK_STEPS = {"warc_manifest", "bronze_documents", "silver_documents", "dedup_documents"}
 UNIQUE_DOC_TABLES = ["bronze/documents", "silver/documents", "silver/rejects", "dedup/documents",
                      "dedup/removed", "dedup/signatures"]
-RUN = ("--selection", "all")
+# Every file of the crawl, through dedup: the Spark stages (the shards stage is Ray's, and
+# test_shards_stage's).
+RUN = ("--selection", "all", "--until", "dedup_documents")
 
 
 @pytest.fixture(scope="module")

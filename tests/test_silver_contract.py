@@ -21,8 +21,18 @@ from tests.test_filters_chain import GOOD
 
 
 def test_recipe_statistics_are_the_contract_columns():
-    """A filter that adds, renames or retypes a statistic must change the contract too."""
-    assert statistics_schema(FINEWEB_RECIPE) == SILVER_STATISTICS_SCHEMA
+    """A filter that adds, renames or retypes a statistic must change the contract too: the contract
+    holds exactly the statistics of the two presets' recipes (FineWeb's, FineWeb2's), same types."""
+    from core.filters.fineweb2.recipe import FINEWEB2_RECIPE
+
+    declared = {}
+    for recipe in (FINEWEB_RECIPE, FINEWEB2_RECIPE):
+        for f in statistics_schema(recipe):
+            assert declared.setdefault(f.name, f.type) == f.type, f.name
+    assert dict(zip(SILVER_STATISTICS_SCHEMA.names, SILVER_STATISTICS_SCHEMA.types)) == declared
+    # FineWeb's columns keep their order (FineWeb's recipe order)
+    fineweb = statistics_schema(FINEWEB_RECIPE).names
+    assert [n for n in SILVER_STATISTICS_SCHEMA.names if n in fineweb] == fineweb
     assert SILVER_SCHEMA.names == BRONZE_SCHEMA.names + SILVER_STATISTICS_SCHEMA.names
     assert SILVER_REJECTS_SCHEMA.names == SILVER_SCHEMA.names + ["reason", "error"]
 

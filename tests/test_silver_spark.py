@@ -64,3 +64,31 @@ def _rows(spark, lake_root, crawl):
                   .union(spark.read.format("delta").load(table_uri(lake_root, SILVER_REJECTS))
                          .where(F.col("snapshot") == crawl).select(*spark.read.format("delta")
                          .load(table_uri(lake_root, SILVER_DOCUMENTS)).columns)).collect())
+
+
+def test_silver_fineweb2_preset_carries_language_script_and_derives_missing_thresholds(spark, lake_root):
+    """The fineweb2 preset on Spark: language and script columns, labels above 0.01 as a map, the
+    word tokenizer; English (no FineWeb2 config) listed gets a threshold derived from the crawl."""
+    from core.filters.fineweb2.preset import fineweb2_chain_config
+
+    run_bronze(spark, lake_root, CRAWL, [str(WET_REPAIRED), str(WARC_2020)])
+    config = fineweb2_chain_config(languages=["eng_Latn", "fra_Latn", "rus_Cyrl"])
+    result = run_silver(spark, lake_root, CRAWL, config)
+    assert result.kept + result.rejected == result.documents_in == 84
+    assert set(result.derived_thresholds) == {"eng_Latn"}  # French and Russian have FineWeb2's
+    eng = result.derived_thresholds["eng_Latn"]
+    assert eng["n_docs"] > 0 and 0.3 <= eng["threshold"] <= 0.9
+    assert [s for s, _, _ in result.funnel()][:5] == ["url", "language", "gopher_repetition",
+                                                      "fineweb_quality", "gopher_quality"]
+    assert "c4" not in {r.split(".")[0] for r in result.by_reason}
+    rows = _table(spark, lake_root, SILVER_DOCUMENTS).union(
+        _table(spark, lake_root, SILVER_REJECTS).select(*_table(spark, lake_root, SILVER_DOCUMENTS).columns)
+    ).where(F.col("language").isNotNull()).collect()
+    assert rows and all(r.script for r in rows)  # lid.176 labels mapped to FineWeb2's names
+    english = [r for r in rows if r.language == "eng"]
+    assert english and all(r.script == "Latn" and r.word_tokenizer == "english" for r in english)
+    assert all(r.language_top[f"{r.language}_{r.script}"] == r.language_score for r in rows)
+    assert result.by_word_tokenizer.get("english", 0) >= len(english)
+    kept = _table(spark, lake_root, SILVER_DOCUMENTS).collect()
+    assert all(f"{r.language}_{r.script}" in {"eng_Latn", "fra_Latn", "rus_Cyrl"} for r in kept)
+    assert set(result.by_language) <= {"eng_Latn", "fra_Latn", "rus_Cyrl"}

@@ -17,6 +17,9 @@ from core.filters.text import split_words
 # The statistic that holds a document's language (set by the language step): the chain reads it to
 # pick per-language params for the steps after it.
 LANGUAGE_STAT = "language.language"
+# Its script, when the language step gives one (GlotLID: `Latn`); per-language params are then keyed
+# by `<language>_<script>` (`fra_Latn`, FineWeb2's config names).
+SCRIPT_STAT = "language.script"
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,15 @@ class Document:
     """One document on its way through the chain. Steps only read it; the chain records results.
 
     `words()` is the shared word split: computed once and reused by every step until a step rewrites
-    the text (C4 line removal), after which the next caller splits the new text.
+    the text (C4 line removal) or the language changes, after which the next caller splits anew.
+    `splitter_for` (FineWeb2: `core.filters.fineweb2.word_tokenizers.splitter_for`) picks the
+    splitter from the language key; None is the English splitter of FineWeb.
     """
 
-    __slots__ = ("original", "text", "url", "stats", "reason", "error", "_words")
+    __slots__ = ("original", "text", "url", "stats", "reason", "error", "_words", "_splitter_for")
 
-    def __init__(self, text: str | None, url: str | None = None):
+    def __init__(self, text: str | None, url: str | None = None,
+                 splitter_for: Callable[[str | None], Callable[[str], list[str]]] | None = None):
         self.original = text if isinstance(text, str) else ""
         self.text = self.original
         self.url = url
@@ -70,10 +76,14 @@ class Document:
         self.reason: str | None = None  # the first failing rule
         self.error: str | None = None  # an unexpected exception in a step
         self._words: list[str] | None = None
+        self._splitter_for = splitter_for
 
     def words(self) -> list[str]:
         if self._words is None:
-            self._words = split_words(self.text)
+            if self._splitter_for is None:
+                self._words = split_words(self.text)
+            else:
+                self._words = self._splitter_for(self.language_key)(self.text)
         return self._words
 
     def known_words(self) -> list[str] | None:
@@ -84,8 +94,16 @@ class Document:
     def language(self) -> str | None:
         return self.stats.get(LANGUAGE_STAT)
 
+    @property
+    def language_key(self) -> str | None:
+        """What per-language params are keyed by: `en` (lid.176), `fra_Latn` (with a script)."""
+        language, script = self.stats.get(LANGUAGE_STAT), self.stats.get(SCRIPT_STAT)
+        return f"{language}_{script}" if language and script else language
+
     def record(self, result: FilterResult) -> None:
         """Keep the step's statistics, its rewritten text, and its reason if it is the first."""
+        if self._splitter_for is not None and LANGUAGE_STAT in result.stats:
+            self._words = None  # the word split depends on the language
         self.stats.update(result.stats)
         if not result.keep and self.reason is None:
             self.reason = result.reason

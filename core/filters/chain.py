@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -43,6 +43,8 @@ class ChainConfig:
     language_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     stop_at_first_failure: bool = True
     recipe: tuple[FilterStep, ...] = FINEWEB_RECIPE
+    # language key -> word splitter (FineWeb2: per-language tokenizers); None: FineWeb's English split
+    splitter_for: Callable[[str | None], Callable[[str], list[str]]] | None = None
 
     def __post_init__(self):
         steps = _steps_by_name(self.recipe)
@@ -115,7 +117,7 @@ def _apply_step(step: FilterStep, docs: list[Document], config: ChainConfig) -> 
             return
     for doc in docs:
         try:
-            doc.record(step.apply(doc, config.params_for(step.name, doc.language)))
+            doc.record(step.apply(doc, config.params_for(step.name, doc.language_key)))
         except Exception as exc:  # a bug, never expected: drop with the step named, never raise
             doc.fail(step.name, exc)
 
@@ -141,7 +143,7 @@ def _result(doc: Document) -> ChainResult:
 
 def run_chain(text: str | None, url: str | None = None, config: ChainConfig = ChainConfig()) -> ChainResult:
     """The chain on one document (a missing text counts as empty)."""
-    return run_documents([Document(text, url)], config)[0]
+    return run_documents([Document(text, url, config.splitter_for)], config)[0]
 
 
 # ----------------------------------------------------------------------------- Arrow batches
@@ -180,7 +182,8 @@ def run_chain_on_batch(batch: pa.RecordBatch | pa.Table | Sequence[dict],
                        config: ChainConfig = ChainConfig()) -> pa.RecordBatch:
     """Run the chain on every row (`text`, `url`); returns `output_schema(config)` in row order."""
     texts, urls = _columns_of(batch)
-    return results_to_batch(run_documents([Document(t, u) for t, u in zip(texts, urls)], config), config)
+    docs = [Document(t, u, config.splitter_for) for t, u in zip(texts, urls)]
+    return results_to_batch(run_documents(docs, config), config)
 
 
 def results_to_batch(results: Iterable[ChainResult], config: ChainConfig = ChainConfig()) -> pa.RecordBatch:

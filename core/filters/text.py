@@ -57,6 +57,9 @@ _CONTROL = "".join(
     chr(x) for lo, hi in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(lo, hi)
 )
 PUNCTUATION_SET = frozenset(_ASCII_AND_CJK_PUNCT + _CONTROL) | TERMINAL_PUNCTUATION
+# datatrove PUNCTUATION itself (without the terminal punctuation): what its `simplify_text` turns
+# into spaces when removing punctuation (PUNCTUATION_TRANS)
+PUNCTUATION_CHARS = _ASCII_AND_CJK_PUNCT + _CONTROL
 
 # --- word splitting (spaCy English tokenizer, approximated) ----------------------------------
 # Characters peeled one at a time from either end of a chunk (spaCy LIST_PUNCT + LIST_QUOTES).

@@ -262,3 +262,46 @@ def _fsync_directory(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+CODE_DTYPES = {code: dtype for dtype, code in DTYPE_CODES.items()}
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """What a `.idx` says about its dataset."""
+
+    dtype: str
+    n_sequences: int
+    n_tokens: int  # the sum of the sequence lengths
+
+    @property
+    def bin_bytes(self) -> int:
+        """The size the `.bin` must have."""
+        return self.n_tokens * np.dtype(self.dtype).itemsize
+
+
+def read_index_summary(data: bytes, where: str = "index") -> IndexSummary:
+    """Parse and validate a `.idx` (header, lengths, pointers, document indices): a ValueError names
+    the first inconsistency. Pointers must be the running byte offsets of the lengths and the
+    document indices must end at the sequence count, as Megatron's reader assumes."""
+    if len(data) < 34 or data[:9] != INDEX_MAGIC:
+        raise ValueError(f"{where}: not a Megatron index (magic {data[:9]!r})")
+    version, code, n_seq, n_doc = struct.unpack_from("<QBQQ", data, 9)
+    if version != INDEX_VERSION or code not in CODE_DTYPES:
+        raise ValueError(f"{where}: unsupported version {version} or dtype code {code}")
+    expected = 34 + 4 * n_seq + 8 * n_seq + 8 * n_doc
+    if len(data) != expected:
+        raise ValueError(f"{where}: {len(data)} bytes, the header announces {expected}")
+    dtype = CODE_DTYPES[code]
+    lengths = np.frombuffer(data, "<i4", n_seq, 34).astype(np.int64)
+    pointers = np.frombuffer(data, "<i8", n_seq, 34 + 4 * n_seq)
+    doc_idx = np.frombuffer(data, "<i8", n_doc, 34 + 12 * n_seq)
+    if lengths.size and lengths.min() < 0:
+        raise ValueError(f"{where}: a negative sequence length")
+    running = np.concatenate(([0], np.cumsum(lengths)[:-1])) * dtype.itemsize if n_seq else lengths
+    if not np.array_equal(pointers, running):
+        raise ValueError(f"{where}: sequence pointers are not the running offsets of the lengths")
+    if n_doc == 0 or doc_idx[0] != 0 or doc_idx[-1] != n_seq or np.any(np.diff(doc_idx) < 0):
+        raise ValueError(f"{where}: document indices do not run from 0 to the sequence count")
+    return IndexSummary(dtype.name, int(n_seq), int(lengths.sum()))

@@ -18,7 +18,9 @@ repetitions = quality repetitions x rehydration repetitions, where
 Documents with 0 repetitions carry a stable reason: mixing.missing_text (no text, or an empty
 one), mixing.missing_score (the rule needs `selected` or `score` and it is null or NaN),
 mixing.not_selected, mixing.score_below_buckets, mixing.zero_repetitions (a table gave 0). A null
-or non-positive dup_count is a broken dedup contract and raises.
+or non-positive dup_count is a broken dedup contract and raises. `NOT_REFINED`
+(mixing.not_refined) is the reason of a document that has no refined text when refined text is
+required; the caller that joins the refined table assigns it (such a row never reaches this module).
 
 Order: each document with r repetitions becomes copies 0..r-1, and every copy gets a 64-bit key
     key = splitmix64_finalizer(xxh64(doc_id as UTF-8, seed) + (copy + 1) * 0x9E3779B97F4A7C15)
@@ -41,8 +43,9 @@ import xxhash
 from core.shards.rehydration import RepetitionTable, repetitions_for
 
 QUALITY_RULES = ("selected", "score_buckets", "all")
+NOT_REFINED = "mixing.not_refined"
 REASONS = ("mixing.missing_text", "mixing.missing_score", "mixing.not_selected",
-           "mixing.score_below_buckets", "mixing.zero_repetitions")
+           "mixing.score_below_buckets", "mixing.zero_repetitions", NOT_REFINED)
 MIXED_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()),
                           ("repetitions", pa.int32()), ("reason", pa.string())])
 COPIES_SCHEMA = pa.schema([("row", pa.int64()), ("doc_id", pa.string()), ("copy", pa.int32()),

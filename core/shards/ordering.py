@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 
 from core.dedup.minhash import MinHashParams, band_hashes, is_empty_signature
 
@@ -241,3 +242,30 @@ def relatedness(signatures: np.ndarray, order: np.ndarray, seed: int = 0) -> dic
     """Adjacent similarity of `order` and of a seeded random order of the same documents."""
     shuffled = np.random.default_rng(seed).permutation(np.asarray(order, dtype=np.int64))
     return {"ordered": adjacent_similarity(signatures, order), "random": adjacent_similarity(signatures, shuffled)}
+
+
+def icp_order_in_groups(doc_ids: pa.Array | list, signatures: np.ndarray, group_size: int, seed: int = 0,
+                        params: OrderingParams = OrderingParams()) -> IcpOrder:
+    """`icp_order` within groups of about `group_size` documents (memory and time stay bounded),
+    groups concatenated in group order. A document's group is xxh64(doc_id, seed) modulo the number
+    of groups, ceil(n / group_size): a function of the id and the corpus size only."""
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 2:
+        raise ValueError(f"the related-order group size must be an integer >= 2, got {group_size!r}")
+    ids = doc_ids.combine_chunks() if isinstance(doc_ids, pa.ChunkedArray) else doc_ids
+    ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), pa.string())
+    n_groups = max(1, -(-len(ids) // group_size))
+    if n_groups == 1:
+        return icp_order(ids, signatures, params)
+    signatures = np.asarray(signatures, dtype=np.uint64)
+    groups = np.fromiter((xxhash.xxh64_intdigest(value, seed) % n_groups for value in ids.to_pylist()),
+                         np.int64, len(ids))
+    orders, starts, placed = [], [], 0
+    for group in range(n_groups):
+        members = np.flatnonzero(groups == group)
+        if members.size == 0:
+            continue
+        part = icp_order(ids.take(pa.array(members)), signatures[members], params)
+        orders.append(members[part.order])
+        starts.append(part.path_starts + placed)
+        placed += members.size
+    return IcpOrder(np.concatenate(orders), np.concatenate(starts))

@@ -12,6 +12,10 @@
   do not need) with `add_special_tokens=False` unless configured, so the post-processor adds no BOS
   or EOS of its own; then one end-of-document token is appended per document when configured. This
   is what datatrove's DocumentTokenizer does with its `$A <EOS>` TemplateProcessing post-processor.
+- Special tokens spelled out in a text (a page quoting `<|endoftext|>`) are tokenized as ordinary
+  text by default (`split_special_tokens`, tokenizers' `encode_special_tokens`): otherwise such a
+  page would carry an end-of-document token in its middle and be cut in two for the trainer.
+  datatrove matches them as the special tokens; `split_special_tokens=False` does the same.
 - Results are flat: all ids of a batch in one numpy array plus the per-document lengths.
 """
 from __future__ import annotations
@@ -41,6 +45,7 @@ class TokenizerParams:
 
     eos: str | int | None
     add_special_tokens: bool = False  # datatrove: only its own `$A <EOS>` post-processor adds tokens
+    split_special_tokens: bool = True  # a text spelling "<|endoftext|>" is text, not the token (datatrove: the token)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class ShardTokenizer:
             raise ValueError(f"{source}: not a tokenizers tokenizer.json: {exc}") from exc
         tokenizer.no_truncation()
         tokenizer.no_padding()
+        tokenizer.encode_special_tokens = params.split_special_tokens
         self.tokenizer = tokenizer
         self.params = params
         self.source = source
