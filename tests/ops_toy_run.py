@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Config, Definitions, asset, define_asset_job
+from dagster import (
+    AssetExecutionContext, Config, Definitions, asset, define_asset_job, in_process_executor,
+)
 
 from resources.partitions import crawl_partitions
 
@@ -32,7 +34,9 @@ def toy_stage(context: AssetExecutionContext, config: ToyConfig) -> None:
     time.sleep(config.seconds)
 
 
-toy_job = define_asset_job(TOY_JOB, selection=[toy_stage], partitions_def=crawl_partitions)
+# In the run's process, as orchestration.jobs runs the pipeline: killing the step kills the run.
+toy_job = define_asset_job(TOY_JOB, selection=[toy_stage], partitions_def=crawl_partitions,
+                           executor_def=in_process_executor)
 defs = Definitions(assets=[toy_stage], jobs=[toy_job])
 
 

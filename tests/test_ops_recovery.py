@@ -2,7 +2,7 @@
 
 The run here is `tests/ops_toy_run.py`: one step in the `spark` pool, executed in its own process
 exactly as `refinery run` executes the pipeline, so it can be killed while it holds the slot
-without starting Spark (the real pipeline is killed in test_ops_crash.py).
+without starting Spark (the real pipeline is killed in test_ops_runs.py).
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from orchestration.recovery import recover_dead_runs
 from orchestration.run_process import (
     HOST_TAG, PID_TAG, RunProcess, is_alive, process_from_tags, process_tags, this_process,
 )
+from tests.ops_helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 CRAWL = "CC-MAIN-2024-22"
@@ -48,16 +48,6 @@ def start_toy_run(home: Path, marker: Path, seconds: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.ops_toy_run", str(marker), str(seconds),
                              CRAWL], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"waited {timeout:.0f}s for {what}")
 
 
 def holding_step(marker: Path, process: subprocess.Popen) -> tuple[int, str]:

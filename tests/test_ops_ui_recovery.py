@@ -78,6 +78,10 @@ def test_a_killed_ui_run_is_failed_by_dagster_and_its_slot_freed_for_the_next(tm
         stop_process_group(ui, marker=f"DAGSTER_HOME={home}")
 
     with DagsterInstance.from_config(str(home)) as instance:
-        said = [e.message for e in instance.all_logs(killed_run, of_type=DagsterEventType.ENGINE_EVENT)]
-        assert f"Run execution process for {killed_run} was terminated by signal 9 (SIGKILL)." in said
+        said = [e.message for e in
+                instance.all_logs(killed_run, of_type=DagsterEventType.ENGINE_EVENT)]
+        # The code server's message, "[DagsterApiServer] Run execution ... (SIGKILL). This
+        # usually indicates ..." (a guess at memory, the usual killer).
+        crash = f"Run execution process for {killed_run} was terminated by signal 9 (SIGKILL)."
+        assert any(crash in message for message in said), said
         assert instance.event_log_storage.get_concurrency_info("spark").active_run_ids == set()
