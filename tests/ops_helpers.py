@@ -58,10 +58,10 @@ class Workspace:
 
 
 def finish(process: subprocess.Popen, timeout: float) -> int:
-    """Wait for a CLI process; on timeout kill its whole group and fail."""
+    """Wait for a CLI process; on timeout (or pytest-timeout's) kill its whole group and fail."""
     try:
         return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except BaseException:
         kill_group(process)
         raise
 
