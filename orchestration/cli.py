@@ -30,10 +30,23 @@ def ensure_dagster_home() -> Path:
 
 
 def _instance():
-    ensure_dagster_home()
+    """The instance of $DAGSTER_HOME. Its sqlite storages are opened under a lock on the home:
+    two commands starting at once on a new home would both create the tables, and the second
+    would fail ("table runs already exists")."""
+    import fcntl
+
     from dagster import DagsterInstance
 
-    return DagsterInstance.get()
+    home = ensure_dagster_home()
+    with open(home / ".refinery-instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = DagsterInstance.get()
+        # Touch every storage, so each one creates its tables now, under the lock.
+        instance.get_run_records(limit=1)
+        instance.event_log_storage.get_concurrency_keys()
+        if instance.schedule_storage is not None:
+            instance.schedule_storage.all_instigator_state()
+    return instance
 
 
 def cmd_setup(args) -> int:

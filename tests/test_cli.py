@@ -96,3 +96,19 @@ def test_until_selects_an_asset_and_its_upstream_and_refuses_an_unknown_one():
     with pytest.raises(ValueError, match="--until silver: not an asset of crawl_pipeline; one of "
                                          "bronze_documents, "):
         assets_until(defs, "silver")
+
+
+def test_commands_started_together_on_a_new_home_all_work(tmp_path):
+    """Commands started at once on a new Dagster home (two `refinery run`s, in the concurrency
+    test) each create its sqlite tables: without the CLI's lock all but one failed with "table
+    runs already exists"."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster-home"), "PYTHONPATH": str(REPO)}
+    commands = [subprocess.Popen([sys.executable, "-m", "orchestration.cli", "crawls"], cwd=REPO,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                for _ in range(4)]
+    outputs = [command.communicate(timeout=600)[0].decode() for command in commands]
+    assert [command.returncode for command in commands] == [0] * 4, outputs
