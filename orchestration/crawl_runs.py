@@ -64,14 +64,20 @@ def execute_crawl(job, instance: DagsterInstance, crawl: str, run_config: dict,
     return CrawlRun(crawl, run_id, result.success, result)
 
 
+def _materialized_partition(result, crawl: str) -> bool:
+    """Whether a run materialized anything of the crawl's partition (an unpartitioned asset of
+    the job, the tokenizer, may have been materialized all the same)."""
+    return any(event.partition == crawl for event in result.get_asset_materialization_events())
+
+
 def run_crawl(defs, instance: DagsterInstance, crawl: str, run_config: dict,
               tags: dict | None = None, selection: list[AssetKey] | None = None) -> CrawlRun:
     """Register the crawl if needed and run it; a crawl registered here whose run materialized
-    nothing (no listing at the source: a wrong id or base) is unregistered again, so a typo
-    leaves no partition behind."""
+    nothing of it (no listing at the source: a wrong id or base) is unregistered again, so a
+    typo leaves no partition behind."""
     new = add_crawls(instance, [crawl])
     run = execute_crawl(defs.resolve_job_def(JOB_NAME), instance, crawl, run_config, tags, selection)
-    if new and not run.success and not run.result.get_asset_materialization_events():
+    if new and not run.success and not _materialized_partition(run.result, crawl):
         remove_crawl(instance, crawl)
         run.unregistered = True
     return run

@@ -58,6 +58,7 @@ def run_fails_clearly(capsys, crawl: str, expected: str, *extra: str) -> str:
     return out
 
 
+@pytest.mark.timeout(1800)  # four runs in this process, on a loaded machine
 def test_faults_give_clear_errors_and_leave_every_table_as_it_was(
         spark, env, capsys, monkeypatch):
     mirror: Path = env["REFINERY_CC_BASE"]
