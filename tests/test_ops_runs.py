@@ -123,6 +123,8 @@ def test_a_run_killed_while_silver_runs_is_recovered_and_rerun_to_the_same_table
     ws = Workspace(tmp_path / "crash", mirror)
     killed = ws.start("run", "--crawl", A, *RUN, log_name="killed")
     try:
+        # The CLI creates the Dagster home and its tables (under its lock) before it says this.
+        wait_for(lambda: "materializing" in ws.log("killed"), RUN_TIMEOUT, "the CLI to start")
         with ws.instance() as instance:
             run = wait_for(lambda: run_of_pid(instance, killed.pid), RUN_TIMEOUT, "the run")
             wait_for(lambda: "silver_documents" in dict(
