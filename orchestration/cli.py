@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from contract.tables import SAMPLE_CRAWL_ID, validate_crawl_id
@@ -29,10 +30,23 @@ def ensure_dagster_home() -> Path:
 
 
 def _instance():
-    ensure_dagster_home()
+    """The instance of $DAGSTER_HOME. Its sqlite storages are opened under a lock on the home:
+    two commands starting at once on a new home would both create the tables, and the second
+    would fail ("table runs already exists")."""
+    import fcntl
+
     from dagster import DagsterInstance
 
-    return DagsterInstance.get()
+    home = ensure_dagster_home()
+    with open(home / ".refinery-instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = DagsterInstance.get()
+        # Touch every storage, so each one creates its tables now, under the lock.
+        instance.get_run_records(limit=1)
+        instance.event_log_storage.get_concurrency_keys()
+        if instance.schedule_storage is not None:
+            instance.schedule_storage.all_instigator_state()
+    return instance
 
 
 def cmd_setup(args) -> int:
@@ -71,34 +85,90 @@ def run_config_for(args) -> dict:
     return {"ops": ops}
 
 
+def _recover(instance) -> None:
+    """Say what happened to runs whose process died, mark them failed and free their slots."""
+    from orchestration.recovery import recover_dead_runs
+
+    for line in recover_dead_runs(instance).lines():
+        print(f"refinery: {line}", file=sys.stderr, flush=True)
+
+
+def _print_run(run, elapsed: float | None = None) -> None:
+    from orchestration.run_summary import summary_lines
+
+    for line in summary_lines(run.result):
+        print(line)
+    if run.unregistered:
+        print(f"  {run.crawl} was registered for this run and nothing of it was materialized: "
+              "unregistered again")
+    took = f" in {elapsed:.0f}s" if elapsed is not None else ""
+    print(f"run {run.run_id} ({run.crawl}) {'succeeded' if run.success else 'FAILED'}{took}; "
+          "see it with `make ui`", flush=True)
+
+
 def cmd_run(args) -> int:
     """Materialize every asset of one crawl in this process: one SparkSession for the whole run."""
+    from orchestration.crawl_runs import assets_until, run_crawl
     from orchestration.definitions import build_definitions
-    from resources.partitions import add_crawls
 
     crawl = validate_crawl_id(args.crawl)
+    defs = build_definitions()
+    selection = assets_until(defs, args.until) if args.until else None
     instance = _instance()
-    add_crawls(instance, [crawl])
-    job = build_definitions().resolve_job_def("crawl_pipeline")
+    _recover(instance)
     started = time.monotonic()
     print(f"materializing {crawl} (dagster home {os.environ['DAGSTER_HOME']})", flush=True)
-    result = job.execute_in_process(
-        partition_key=crawl, instance=instance, run_config=run_config_for(args),
-        raise_on_error=False,
-    )
-    elapsed = time.monotonic() - started
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        summary = {k: v.value for k, v in mat.metadata.items()
-                   if isinstance(v.value, (int, float)) and not isinstance(v.value, bool)}
-        print(f"  {mat.asset_key.to_user_string()}: {summary}")
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            check = event.event_specific_data
-            print(f"  check {check.check_name}: {'passed' if check.passed else 'FAILED'}")
-    status = "succeeded" if result.success else "FAILED"
-    print(f"run {result.run_id} {status} in {elapsed:.0f}s; see it with `make ui`")
-    return 0 if result.success else 1
+    run = run_crawl(defs, instance, crawl, run_config_for(args), selection=selection)
+    _print_run(run, time.monotonic() - started)
+    return 0 if run.success else 1
+
+
+def cmd_backfill(args) -> int:
+    """Materialize several crawls one after another, oldest first, in one Spark session."""
+    from orchestration.crawl_runs import assets_until, backfill
+    from orchestration.definitions import build_definitions
+
+    crawls = sorted({validate_crawl_id(c) for c in args.crawl_ids})
+    defs = build_definitions()
+    selection = assets_until(defs, args.until) if args.until else None
+    instance = _instance()
+    _recover(instance)
+    print(f"backfilling {', '.join(crawls)} (dagster home {os.environ['DAGSTER_HOME']})",
+          flush=True)
+    runs = backfill(defs, instance, crawls, run_config_for(args), keep_going=args.keep_going,
+                    report=_print_run, selection=selection)
+    failed = [r.crawl for r in runs if not r.success]
+    skipped = crawls[len(runs):]
+    if skipped:
+        print(f"stopped after {failed[-1]} failed: not run {', '.join(skipped)} (later crawls are "
+              "deduplicated against it; --keep-going runs them anyway)")
+    print(f"backfill: {len(runs) - len(failed)} of {len(crawls)} crawls succeeded")
+    return 0 if not failed and not skipped else 1
+
+
+def cmd_recover(args) -> int:
+    from orchestration.recovery import recover_dead_runs
+
+    lines = recover_dead_runs(_instance()).lines()
+    for line in lines:
+        print(line)
+    if not lines:
+        print("no run to recover: every unfinished run's process is alive, no stale pool slot")
+    return 0
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", default="warc", choices=["warc", "wet"])
+    parser.add_argument("--selection", default="all", choices=["first", "sample", "all"])
+    parser.add_argument("--files", type=int, default=4, help="files for first/sample selection")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reprocess", action="store_true", help="redo files already done")
+    parser.add_argument("--preset", default="fineweb", choices=["fineweb", "fineweb2"],
+                        help="silver filter recipe: fineweb (English, default) or fineweb2 (every "
+                             "language)")
+    parser.add_argument("--until", metavar="ASSET",
+                        help="materialize ASSET and what it depends on, not the whole pipeline "
+                             "(e.g. dedup_documents: no shards)")
 
 
 def crawl_weights(pairs: list[str]) -> dict[str, float]:
@@ -123,10 +193,16 @@ def cmd_combine_shards(args) -> int:
 
     config = {"name": args.name, "crawls": [validate_crawl_id(c) for c in args.crawls] or None,
               "crawl_weights": crawl_weights(args.weight), "verify_sha256": args.verify_sha256}
+    from orchestration.run_process import process_tags
+
+    instance = _instance()
+    _recover(instance)
     job = build_definitions().resolve_implicit_global_asset_job_def()
+    run_id = str(uuid.uuid4())
     result = job.execute_in_process(
-        instance=_instance(), asset_selection=[AssetKey("combined_shards")],
-        run_config={"ops": {"combined_shards": {"config": config}}}, raise_on_error=False)
+        instance=instance, asset_selection=[AssetKey("combined_shards")], run_id=run_id,
+        tags=process_tags(run_id), run_config={"ops": {"combined_shards": {"config": config}}},
+        raise_on_error=False)
     for event in result.get_asset_materialization_events():
         metadata = event.event_specific_data.materialization.metadata
         print(f"  combined_shards: {metadata['shards'].value} shards, {metadata['total_tokens'].value} tokens "
@@ -150,14 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the pipeline for one crawl")
     run.add_argument("--crawl", default=SAMPLE_CRAWL_ID,
                      help=f"crawl id (default: the embedded sample, {SAMPLE_CRAWL_ID})")
-    run.add_argument("--kind", default="warc", choices=["warc", "wet"])
-    run.add_argument("--selection", default="all", choices=["first", "sample", "all"])
-    run.add_argument("--files", type=int, default=4, help="files for first/sample selection")
-    run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--reprocess", action="store_true", help="redo files already done")
-    run.add_argument("--preset", default="fineweb", choices=["fineweb", "fineweb2"],
-                     help="silver filter recipe: fineweb (English, default) or fineweb2 (every language)")
+    _add_run_options(run)
     run.set_defaults(func=cmd_run)
+    fill = sub.add_parser("backfill", help="materialize several crawls, oldest first, in one "
+                                           "Spark session")
+    fill.add_argument("crawl_ids", nargs="+", metavar="CRAWL")
+    _add_run_options(fill)
+    fill.add_argument("--keep-going", action="store_true",
+                      help="run the later crawls after a crawl failed")
+    fill.set_defaults(func=cmd_backfill)
+    sub.add_parser("recover", help="mark runs whose process died as failed and free their pool "
+                                   "slots (run and backfill do it first)").set_defaults(
+        func=cmd_recover)
     combine = sub.add_parser("combine-shards", help="one Megatron blend of several crawls' training shards")
     combine.add_argument("--name", default="all", help="directory under shards/combined/ (default: all)")
     combine.add_argument("--crawls", nargs="*", default=[], help="crawls to combine (default: all with shards)")

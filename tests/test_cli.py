@@ -36,7 +36,8 @@ def test_setup_fetches_the_jars_and_creates_the_dagster_home(cli_env, capsys):
 
 def test_add_crawl_validates_every_id_and_crawls_lists_them(cli_env, capsys):
     assert main(["add-crawl", "CC-MAIN-2024-33", "CC-MAIN-2023-50"]) == 0
-    assert "added 2 crawl(s): CC-MAIN-2024-33, CC-MAIN-2023-50" in capsys.readouterr().out
+    # Registered oldest first: the UI lists and backfills dynamic partitions in that order.
+    assert "added 2 crawl(s): CC-MAIN-2023-50, CC-MAIN-2024-33" in capsys.readouterr().out
     assert main(["add-crawl", "CC-MAIN-2024-33"]) == 0
     assert "added 0 crawl(s): -" in capsys.readouterr().out
 
@@ -78,7 +79,36 @@ def test_run_exit_codes_for_a_failed_run_and_a_bad_crawl_id(spark, cli_env, tmp_
     assert main(["run", "--crawl", "CC-MAIN-2020-34", "--selection", "all"]) == 1
     out = capsys.readouterr().out
     assert " FAILED in " in out.splitlines()[-1]
+    assert "  failed bronze_documents: 1 of 1 files failed (100% > 10%); see bronze/errors" in out
     assert "silver_documents" not in out  # nothing after the failed bronze step
 
     assert main(["run", "--crawl", "2020-34"]) == 2
     assert "is not a crawl id" in capsys.readouterr().err
+
+
+def test_until_selects_an_asset_and_its_upstream_and_refuses_an_unknown_one():
+    from orchestration.crawl_runs import assets_until
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions()
+    assert [key.to_user_string() for key in assets_until(defs, "silver_documents")] == [
+        "bronze_documents", "silver_documents", "warc_manifest"]
+    with pytest.raises(ValueError, match="--until silver: not an asset of crawl_pipeline; one of "
+                                         "bronze_documents, "):
+        assets_until(defs, "silver")
+
+
+def test_commands_started_together_on_a_new_home_all_work(tmp_path):
+    """Commands started at once on a new Dagster home (two `refinery run`s, in the concurrency
+    test) each create its sqlite tables: without the CLI's lock all but one failed with "table
+    runs already exists"."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster-home"), "PYTHONPATH": str(REPO)}
+    commands = [subprocess.Popen([sys.executable, "-m", "orchestration.cli", "crawls"], cwd=REPO,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                for _ in range(4)]
+    outputs = [command.communicate(timeout=600)[0].decode() for command in commands]
+    assert [command.returncode for command in commands] == [0] * 4, outputs

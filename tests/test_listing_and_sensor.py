@@ -1,4 +1,4 @@
-"""Crawl listings, file selection, crawl ids, and the new-crawl sensor's pure parts."""
+"""Crawl listings, file selection, crawl ids, Common Crawl's crawl list and the new-crawl sensor."""
 from __future__ import annotations
 
 import gzip
@@ -7,8 +7,10 @@ import json
 import pytest
 
 from contract.tables import validate_crawl_id
-from orchestration.sensors import list_crawls, new_crawls, parse_collinfo
 from core.io.listing import Selection, listing_uri, parse_listing, read_listing, select_paths
+from resources.crawl_catalog import (
+    CrawlCatalogResource, CrawlListError, crawls_to_add, list_crawls, parse_collinfo,
+)
 from tests.conftest import COMMONCRAWL
 
 REAL_LISTING = COMMONCRAWL / "CC-MAIN-2025-33.warc.paths.gz"
@@ -52,35 +54,117 @@ def test_crawl_ids_are_validated():
             validate_crawl_id(bad)
 
 
-def test_sensor_finds_new_crawls_in_collinfo_and_in_a_mirror(tmp_path):
-    collinfo = json.dumps([{"id": "CC-MAIN-2024-33", "name": "August 2024"},
-                           {"id": "CC-MAIN-2023-50"}, {"id": "CC-MAIN-2025-33"}, {"id": "other"}])
-    assert parse_collinfo(collinfo.encode()) == ["CC-MAIN-2024-33", "CC-MAIN-2023-50",
-                                                 "CC-MAIN-2025-33"]
+COLLINFO = [{"id": "CC-MAIN-2025-33", "name": "August 2025 Index"},
+            {"id": "CC-MAIN-2024-33", "name": "August 2024 Index"},
+            {"id": "CC-MAIN-2023-50"}, {"id": "CC-MAIN-2019-04"}, {"id": "other"}, {"name": "no id"}]
+
+
+def write_collinfo(path, entries=COLLINFO):
+    path.write_text(json.dumps(entries))
+    return str(path)
+
+
+def test_collinfo_and_mirror_listings_give_crawl_ids_oldest_first(tmp_path):
+    crawls, ignored = parse_collinfo(json.dumps(COLLINFO).encode(), "collinfo.json")
+    assert crawls == ["CC-MAIN-2025-33", "CC-MAIN-2024-33", "CC-MAIN-2023-50", "CC-MAIN-2019-04"]
+    assert ignored == 2
+    assert list_crawls(write_collinfo(tmp_path / "collinfo.json")) == (
+        ["CC-MAIN-2019-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"], 2)
+    mirror = tmp_path / "mirror"
     for crawl in ["CC-MAIN-2024-33", "CC-MAIN-2025-33", "CC-MAIN-2019-04"]:
-        (tmp_path / "crawl-data" / crawl).mkdir(parents=True)
-    available = list_crawls(str(tmp_path))
-    assert available == ["CC-MAIN-2019-04", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]
-    assert new_crawls(available, {"CC-MAIN-2024-33"}, "CC-MAIN-2024-01") == ["CC-MAIN-2025-33"]
+        (mirror / "crawl-data" / crawl).mkdir(parents=True)
+    (mirror / "crawl-data" / "not-a-crawl").mkdir()
+    assert list_crawls(str(mirror)) == (["CC-MAIN-2019-04", "CC-MAIN-2024-33", "CC-MAIN-2025-33"], 0)
 
 
-def test_sensor_adds_new_crawls_as_partitions_and_requests_their_runs(tmp_path):
-    from dagster import DagsterInstance, build_sensor_context
+def test_an_unreadable_crawl_list_is_a_clear_error(tmp_path):
+    missing = tmp_path / "collinfo.json"
+    with pytest.raises(CrawlListError, match=f"cannot read the crawl list at {missing}: .*No such"):
+        list_crawls(str(missing))
+    (tmp_path / "bad.json").write_text("<html>rate limited</html>")
+    with pytest.raises(CrawlListError, match="bad.json is not JSON"):
+        list_crawls(str(tmp_path / "bad.json"))
+    (tmp_path / "dict.json").write_text('{"id": "CC-MAIN-2024-33"}')
+    with pytest.raises(CrawlListError, match="dict.json is not a crawl list"):
+        list_crawls(str(tmp_path / "dict.json"))
+    with pytest.raises(CrawlListError, match="without crawl-data/: not a crawl mirror"):
+        list_crawls(str(tmp_path))
 
+
+def test_which_crawls_the_sensor_adds():
+    listed = ["CC-MAIN-2019-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]
+    # An empty instance: the newest alone, not a backfill of every crawl ever published.
+    assert crawls_to_add(listed, set()) == ["CC-MAIN-2025-33"]
+    assert crawls_to_add(listed, {"CC-MAIN-SAMPLE"}) == ["CC-MAIN-2025-33"]  # the sample is no crawl
+    # Otherwise crawls newer than every registered one.
+    assert crawls_to_add(listed, {"CC-MAIN-2023-50"}) == ["CC-MAIN-2024-33", "CC-MAIN-2025-33"]
+    assert crawls_to_add(listed, {"CC-MAIN-2025-33"}) == []
+    # With a minimum: every crawl from it on that is not registered, older gaps included.
+    assert crawls_to_add(listed, {"CC-MAIN-2024-33"}, "CC-MAIN-2020-01") == [
+        "CC-MAIN-2023-50", "CC-MAIN-2025-33"]
+
+
+def _sensor_context(instance, **catalog):
+    from dagster import build_sensor_context
+
+    return build_sensor_context(instance=instance,
+                                resources={"crawl_catalog": CrawlCatalogResource(**catalog)})
+
+
+def test_sensor_registers_new_crawls_and_requests_their_runs_oldest_first(tmp_path):
+    from dagster import DagsterInstance
+
+    from orchestration.sensors import new_crawl_sensor
     from resources.partitions import crawl_partitions
-    from resources import CrawlSourceResource
+
+    uri = write_collinfo(tmp_path / "collinfo.json")
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(crawl_partitions.name, ["CC-MAIN-2023-50"])
+        with _sensor_context(instance, collinfo_uri=uri) as context:
+            result = new_crawl_sensor(context)
+        assert result.dynamic_partitions_requests[0].partitions_def_name == crawl_partitions.name
+        assert result.dynamic_partitions_requests[0].partition_keys == [
+            "CC-MAIN-2024-33", "CC-MAIN-2025-33"]
+        assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
+            ("CC-MAIN-2024-33", "CC-MAIN-2024-33"), ("CC-MAIN-2025-33", "CC-MAIN-2025-33")]
+        assert all(r.tags["refinery/trigger"] == "new_crawl_sensor" for r in result.run_requests)
+
+        instance.add_dynamic_partitions(crawl_partitions.name, ["CC-MAIN-2024-33", "CC-MAIN-2025-33"])
+        with _sensor_context(instance, collinfo_uri=uri) as context:
+            skipped = new_crawl_sensor(context)
+        assert skipped.skip_reason.skip_message == f"no new crawl among the 4 listed at {uri}"
+
+        with _sensor_context(instance, collinfo_uri=uri, min_crawl="CC-MAIN-2019-01") as context:
+            older = new_crawl_sensor(context)
+        assert [r.partition_key for r in older.run_requests] == ["CC-MAIN-2019-04"]
+
+
+def test_sensor_fails_its_tick_with_the_reason_when_the_list_is_unreadable(tmp_path):
+    from dagster import DagsterInstance
+
     from orchestration.sensors import new_crawl_sensor
 
-    for crawl in ["CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"]:
-        (tmp_path / "crawl-data" / crawl).mkdir(parents=True)
+    missing = str(tmp_path / "nowhere" / "collinfo.json")
     with DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(crawl_partitions.name, ["CC-MAIN-2024-33"])
-        with build_sensor_context(instance=instance, resources={
-                "crawl_source": CrawlSourceResource(base_uri=str(tmp_path))}) as context:
-            result = new_crawl_sensor(context)
-        assert [r.partition_key for r in result.run_requests] == ["CC-MAIN-2025-33"]
-        assert result.dynamic_partitions_requests[0].partition_keys == ["CC-MAIN-2025-33"]
-        with build_sensor_context(instance=instance, resources={
-                "crawl_source": CrawlSourceResource(base_uri=str(tmp_path / "nowhere"))}) as context:
-            skipped = new_crawl_sensor(context)
-        assert "cannot list crawls" in skipped.skip_reason.skip_message
+        with _sensor_context(instance, collinfo_uri=missing) as context:
+            with pytest.raises(CrawlListError, match=f"cannot read the crawl list at {missing}"):
+                new_crawl_sensor(context)
+        with _sensor_context(instance, collinfo_uri=write_collinfo(tmp_path / "c.json"),
+                             min_crawl="2024-33") as context:
+            with pytest.raises(ValueError, match="'2024-33' is not a crawl id"):
+                new_crawl_sensor(context)
+        assert instance.get_dynamic_partitions("crawls") == []
+
+
+def test_the_catalog_reads_common_crawls_list_unless_told_otherwise():
+    from dagster import EnvVar
+
+    from orchestration.definitions import build_definitions
+
+    catalog = build_definitions({}).resources["crawl_catalog"]
+    assert catalog.collinfo_uri == "https://index.commoncrawl.org/collinfo.json"
+    assert (catalog.min_crawl, catalog.scheduled_crawls) == ("", "newest")
+    catalog = build_definitions({"REFINERY_COLLINFO_URI": "/srv/collinfo.json"}).resources[
+        "crawl_catalog"]
+    assert isinstance(catalog.collinfo_uri, EnvVar)
+    assert catalog.collinfo_uri.env_var_name == "REFINERY_COLLINFO_URI"
