@@ -114,8 +114,24 @@ def test_silver_thresholds_and_language_overrides():
 def test_every_silver_field_is_covered_above():
     covered = set(SWITCHES) | {"languages", "language_threshold", "language_thresholds",
                                "lid_model_path", "url_blocklists", "url_domain_rule", "url_rule",
-                               "thresholds", "language_overrides"}
+                               "thresholds", "language_overrides", "preset", "precision_wordlists_dir"}
     assert set(SilverConfig.model_fields) == covered
+
+
+def test_silver_fineweb2_preset_fields(tmp_path):
+    from core.filters.fineweb2.precision import PrecisionParams
+    from core.filters.fineweb2.recipe import FINEWEB2_RECIPE
+
+    chain = SilverConfig(preset="fineweb2", languages=["fra_Latn"], pii=False,
+                         precision_wordlists_dir=str(tmp_path)).to_chain_config()
+    assert chain.recipe == FINEWEB2_RECIPE and chain.splitter_for is not None
+    assert isinstance(chain.params["precision"], PrecisionParams)
+    assert chain.params["precision"].wordlists_dir == str(tmp_path)
+    assert chain.params["pii"] is None and "fra_Latn" in chain.language_overrides
+    off = SilverConfig(preset="fineweb2", languages=["fra_Latn"]).to_chain_config()
+    assert off.params["precision"] is None  # no word lists: the filter is off, not guessed
+    with pytest.raises(ValueError, match="does not apply"):
+        SilverConfig(preset="fineweb2", thresholds={"gopher_quality": {"min_doc_words": 30}}).to_chain_config()
 
 
 def test_dedup_config_maps_every_field_by_name():
