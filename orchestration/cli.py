@@ -108,12 +108,12 @@ def _print_run(run, elapsed: float | None = None) -> None:
 
 def cmd_run(args) -> int:
     """Materialize every asset of one crawl in this process: one SparkSession for the whole run."""
-    from orchestration.crawl_runs import assets_until, run_crawl
+    from orchestration.crawl_runs import assets_selected, run_crawl
     from orchestration.definitions import build_definitions
 
     crawl = validate_crawl_id(args.crawl)
     defs = build_definitions()
-    selection = assets_until(defs, args.until) if args.until else None
+    selection = assets_selected(defs, args.until, args.skip)
     instance = _instance()
     _recover(instance)
     started = time.monotonic()
@@ -125,12 +125,12 @@ def cmd_run(args) -> int:
 
 def cmd_backfill(args) -> int:
     """Materialize several crawls one after another, oldest first, in one Spark session."""
-    from orchestration.crawl_runs import assets_until, backfill
+    from orchestration.crawl_runs import assets_selected, backfill
     from orchestration.definitions import build_definitions
 
     crawls = sorted({validate_crawl_id(c) for c in args.crawl_ids})
     defs = build_definitions()
-    selection = assets_until(defs, args.until) if args.until else None
+    selection = assets_selected(defs, args.until, args.skip)
     instance = _instance()
     _recover(instance)
     print(f"backfilling {', '.join(crawls)} (dagster home {os.environ['DAGSTER_HOME']})",
@@ -169,6 +169,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="ASSET",
                         help="materialize ASSET and what it depends on, not the whole pipeline "
                              "(e.g. dedup_documents: no shards)")
+    parser.add_argument("--skip", metavar="ASSET", action="append", default=[],
+                        help="leave ASSET out of the run, nothing else (repeatable; e.g. preselect_model "
+                             "and quality_scores for a crawl too small to train on, when shards take "
+                             "every document)")
 
 
 def crawl_weights(pairs: list[str]) -> dict[str, float]:

@@ -43,6 +43,24 @@ def assets_until(defs, asset_name: str) -> list[AssetKey]:
                   key=lambda key: key.to_user_string())
 
 
+def assets_selected(defs, until: str | None = None, skip: list[str] | None = None) -> list[AssetKey] | None:
+    """The assets `--until ASSET` (it and its upstream) and `--skip ASSET...` (exactly those left out,
+    nothing else) select; None: the whole pipeline."""
+    if not until and not skip:
+        return None
+    job = defs.resolve_job_def(JOB_NAME)
+    keys = set(assets_until(defs, until)) if until else set(job.asset_layer.executable_asset_keys)
+    known = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    unknown = sorted(set(skip or []) - known)
+    if unknown:
+        raise ValueError(f"--skip {', '.join(unknown)}: not an asset of {JOB_NAME}; one of "
+                         f"{', '.join(sorted(known))}")
+    left = keys - {AssetKey(name) for name in skip or []}
+    if not left:
+        raise ValueError("--skip leaves no asset to run")
+    return sorted(left, key=lambda key: key.to_user_string())
+
+
 def _selected_run_config(run_config: dict, selection: list[AssetKey] | None) -> dict:
     """Run config without the config of ops a selection leaves out (Dagster rejects it)."""
     if selection is None:

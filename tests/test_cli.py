@@ -99,6 +99,23 @@ def test_until_selects_an_asset_and_its_upstream_and_refuses_an_unknown_one():
         assets_until(defs, "silver")
 
 
+def test_skip_leaves_out_exactly_the_named_assets():
+    from orchestration.crawl_runs import assets_selected
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions()
+    assert assets_selected(defs) is None
+    every = {key.to_user_string() for key in defs.resolve_job_def("crawl_pipeline").asset_layer.executable_asset_keys}
+    skipped = {key.to_user_string() for key in assets_selected(defs, skip=["preselect_model", "quality_scores"])}
+    assert skipped == every - {"preselect_model", "quality_scores"} and "training_shards" in skipped
+    both = assets_selected(defs, until="silver_documents", skip=["warc_manifest"])
+    assert [key.to_user_string() for key in both] == ["bronze_documents", "silver_documents"]
+    with pytest.raises(ValueError, match="--skip scores: not an asset"):
+        assets_selected(defs, skip=["scores"])
+    with pytest.raises(ValueError, match="leaves no asset"):
+        assets_selected(defs, until="warc_manifest", skip=["warc_manifest"])
+
+
 def test_commands_started_together_on_a_new_home_all_work(tmp_path):
     """Commands started at once on a new Dagster home (two `refinery run`s, in the concurrency
     test) each create its sqlite tables: without the CLI's lock all but one failed with "table

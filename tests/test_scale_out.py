@@ -77,7 +77,9 @@ def start_run(root: Path, mirror: Path, engines: dict[str, str]) -> subprocess.P
                PYTHONPATH=str(REPO), SPARK_LOCAL_IP=LOOPBACK, **engines)
     log = open(root / "run.log", "w")
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run", "--crawl", CRAWL, "--selection", "all"],
+        [sys.executable, "-m", "orchestration.cli", "run", "--crawl", CRAWL, "--selection", "all",
+         # one document after dedup: too few to train PreSelect on; shards take every document
+         "--skip", "preselect_model", "--skip", "quality_scores"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
