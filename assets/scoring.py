@@ -52,9 +52,9 @@ class ReferenceModelConfig(Config):
 class PreselectModelConfig(Config):
     crawl: Optional[str] = Field(default=None, description="Crawl whose dedup/documents are sampled; null: the "
                                                            "run's crawl partition.")
-    sample_size: int = Field(default=128, description="Documents sampled (embedded default kept small for make "
+    sample_size: int = Field(default=64, description="Documents sampled (embedded default kept small for make "
                                                       "run; the paper labels about 400k).")
-    max_chars: Optional[int] = Field(default=1000, description="Characters of each sampled document used for BPC "
+    max_chars: Optional[int] = Field(default=600, description="Characters of each sampled document used for BPC "
                                                                "and training; null: whole documents (as released).")
     seed: int = Field(default=0, description="Sample, label tie-breaking and held-out split.")
     reference_models: Optional[List[ReferenceModelConfig]] = Field(
