@@ -118,10 +118,13 @@ def test_sample_crawl_through_the_whole_pipeline(spark, tmp_path, lake_root):
 
     # The crawl report, last in the job: the same numbers as the stages, written under the lake.
     report_meta = meta["crawl_report"]
-    assert report_meta["documents_by_stage"].value == {
+    stages = report_meta["documents_by_stage"].value
+    assert stages == {
         "bronze_documents": n_documents, "silver_documents": len(kept),
-        "dedup_documents": dedup["kept"].value,
+        "dedup_documents": dedup["kept"].value, "quality_scores": dedup["kept"].value,
+        "refined_documents": stages["refined_documents"],
         "training_shards": meta["training_shards"]["kept"].value}
+    assert 0 < stages["refined_documents"] <= dedup["kept"].value
     assert report_meta["shard_tokens"].value == meta["training_shards"]["total_tokens"].value
     report_dir = Path(lake_root) / "reports" / SAMPLE_CRAWL_ID
     page = (report_dir / "report.md").read_text(encoding="utf-8")
