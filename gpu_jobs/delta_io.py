@@ -221,3 +221,25 @@ def read_partition_table(uri: str, snapshot: str, columns: list[str] | None = No
     _check_readable(table)
     dataset = table.to_pyarrow_dataset(partitions=[(PARTITION_COLUMN, "=", snapshot)])
     return dataset.to_table(columns=columns)
+
+
+# ----------------------------------------------------------------------------- stage inputs
+
+
+class MissingInputError(RuntimeError):
+    """A table a stage's configuration needs is absent, or has no rows for the crawl."""
+
+
+def require_partition(lake_uri: str, table: str, crawl: str, stage: str, why: str, written_by: str) -> str:
+    """The table's URI; MissingInputError (naming `stage`, `why` it needs the table and the asset
+    `written_by` that writes it) when the table does not exist or has no rows for the crawl."""
+    from contract.tables import table_uri
+
+    uri = table_uri(lake_uri, table)
+    hint = f"materialize `{written_by}` for {crawl} first"
+    if not table_exists(uri):
+        raise MissingInputError(f"{stage} needs {table} ({why}), but there is no Delta table at {uri}: {hint}")
+    if not partition_files(uri, crawl):
+        raise MissingInputError(f"{stage} needs {table} ({why}), but it has no rows for crawl {crawl} at "
+                                f"{uri}: {hint}")
+    return uri

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT, table_uri
+from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT
 from gpu_jobs import delta_io
 from gpu_jobs.prox.config import ALL, SELECTED
 
 WRITTEN_BY = {DEDUP_DOCUMENTS: "dedup_documents", SCORES_PRESELECT: "quality_scores"}
 
 
-class MissingInputError(RuntimeError):
-    """A table the configuration needs is absent, or has no rows for the crawl."""
+MissingInputError = delta_io.MissingInputError  # raised by require_partition
 
 
 class BadInputError(ValueError):
@@ -46,15 +45,7 @@ class RefinementInputs:
 
 def require_partition(lake_uri: str, table: str, crawl: str, why: str) -> str:
     """The table's URI; MissingInputError when it does not exist or has no rows for the crawl."""
-    uri = table_uri(lake_uri, table)
-    hint = f"materialize `{WRITTEN_BY.get(table, table)}` for {crawl} first"
-    if not delta_io.table_exists(uri):
-        raise MissingInputError(f"refined_documents needs {table} ({why}), but there is no Delta table at "
-                                f"{uri}: {hint}")
-    if not delta_io.partition_files(uri, crawl):
-        raise MissingInputError(f"refined_documents needs {table} ({why}), but it has no rows for crawl "
-                                f"{crawl} at {uri}: {hint}")
-    return uri
+    return delta_io.require_partition(lake_uri, table, crawl, "refined_documents", why, WRITTEN_BY.get(table, table))
 
 
 def _check_ids(ids: pa.ChunkedArray, table: str, crawl: str) -> None:

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from contract.tables import (DEDUP_DOCUMENTS, DEDUP_SIGNATURES, REFINED_DOCUMENTS, SCORES_PRESELECT,
-                             table_uri)
+from contract.tables import (DEDUP_DOCUMENTS, DEDUP_SIGNATURES, REFINED_DOCUMENTS, SCORES_PRESELECT)
 from core.shards.doc_index import DocIndex, take_or_null
 from gpu_jobs import delta_io
 from gpu_jobs.shards.config import ShardStageConfig
@@ -28,8 +27,7 @@ WRITTEN_BY = {DEDUP_DOCUMENTS: "dedup_documents", DEDUP_SIGNATURES: "dedup_docum
               SCORES_PRESELECT: "quality_scores", REFINED_DOCUMENTS: "refined_documents"}
 
 
-class MissingInputError(RuntimeError):
-    """A table the configuration needs is absent, or empty for the crawl."""
+MissingInputError = delta_io.MissingInputError  # raised by require_partition
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,7 @@ class StageInputs:
 
 def require_partition(lake_uri: str, table: str, crawl: str, why: str) -> str:
     """The table's URI; MissingInputError when it does not exist or has no rows for the crawl."""
-    uri = table_uri(lake_uri, table)
-    hint = f"materialize `{WRITTEN_BY.get(table, table)}` for {crawl} first"
-    if not delta_io.table_exists(uri):
-        raise MissingInputError(f"training_shards needs {table} ({why}), but there is no Delta table at "
-                                f"{uri}: {hint}")
-    if not delta_io.partition_files(uri, crawl):
-        raise MissingInputError(f"training_shards needs {table} ({why}), but it has no rows for crawl "
-                                f"{crawl} at {uri}: {hint}")
-    return uri
+    return delta_io.require_partition(lake_uri, table, crawl, "training_shards", why, WRITTEN_BY.get(table, table))
 
 
 def resolve_inputs(lake_uri: str, crawl: str, config: ShardStageConfig) -> StageInputs:
