@@ -59,7 +59,11 @@ def extract_corpus_texts(corpus: Path, out: Path) -> Path:
     if out.exists():
         return out
     rows = []
-    for warc in sorted(corpus.glob("segments/*/warc/*.warc.gz")):
+    warcs = sorted(corpus.glob("segments/*/warc/*.warc.gz"))
+    if not warcs:
+        raise SystemExit(f"no WARC files under {corpus}/segments/*/warc/: pass the crawl directory "
+                         f"(…/crawl-data/{CRAWL}) of a corpus built by bench/build_corpus.py")
+    for warc in warcs:
         for doc in extract_file(str(warc), CRAWL):
             if isinstance(doc, dict) and doc.get("text"):
                 rows.append({k: doc[k] for k in ("doc_id", "url", "fetch_time", "text")})

@@ -25,8 +25,7 @@ import numpy as np
 from core.preselect.bpc import BpcParams
 from core.preselect.reference_models import ReferenceModelSpec, validate_family
 from core.preselect.train import TrainParams, train_preselect
-from gpu_jobs.cluster import plan_actors
-from gpu_jobs.preselect.pool import actor_pool_args
+from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
 from gpu_jobs.preselect.bpc import FamilyBpc
 from gpu_jobs.preselect.model_store import (
     MODEL_FILE, find_model, model_dir_uri, model_id_for, publish_model, set_latest,
@@ -133,7 +132,8 @@ def run_preselect_training(lake_uri: str, crawl: str, config: TrainingConfig,
     documents = sample_documents(lake_uri, crawl, chosen, config.max_chars).repartition(
         max(1, -(-len(chosen) // config.batch_size)))
     bpc = documents.map_batches(FamilyBpc, fn_constructor_args=(config.family, config.bpc, plan.device),
-                                batch_format="pyarrow", batch_size=config.batch_size, **actor_pool_args(plan))
+                                batch_format="pyarrow", batch_size=config.batch_size,
+                                **leave_cpus_for_reads(plan).map_batches_args())
     ids, texts, losses, n_tokens = _collect_bpc(bpc, len(chosen), len(config.family), log)
     seconds["bpc"] = time.monotonic() - mark
     mark = time.monotonic()
