@@ -13,8 +13,8 @@ from typing import Optional
 
 # What the JVM, Hadoop, Rust and Python print for the two errnos (strerror(3) wording).
 _MARKERS = {
-    errno.ENOSPC: ("No space left on device", "ENOSPC", "os error 28", "Errno 28"),
-    errno.EDQUOT: ("Disk quota exceeded", "EDQUOT", "os error 122", "Errno 122"),
+    errno.ENOSPC: ("No space left on device", "ENOSPC", "os error 28)", "[Errno 28]"),
+    errno.EDQUOT: ("Disk quota exceeded", "EDQUOT", "os error 122)", "[Errno 122]"),
 }
 _WHAT = {errno.ENOSPC: "is full (ENOSPC: No space left on device)",
          errno.EDQUOT: "is over its quota (EDQUOT: Disk quota exceeded)"}
