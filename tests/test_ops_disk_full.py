@@ -15,7 +15,6 @@ deleted, the same command completes.
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import subprocess
 import sys
