@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# How often Ray restarts a model actor whose process died (SIGKILL, the OOM killer, a lost node)
+# and retries its batch there. Ray Data's default is forever (-1): a batch that kills its actor
+# every time would hang the stage; past this many restarts the stage fails and commits nothing.
+RESTARTS = 2
+
 
 def cluster_gpus() -> float:
     """GPUs in the connected Ray cluster (0 when none, or when Ray is not initialized)."""
@@ -40,7 +45,8 @@ class ActorPlan:
 
     def map_batches_args(self) -> dict:
         """Keyword arguments for `Dataset.map_batches` with a callable class."""
-        args = {"concurrency": self.actors, "num_cpus": self.num_cpus}
+        args = {"concurrency": self.actors, "num_cpus": self.num_cpus,
+                "max_restarts": RESTARTS, "max_task_retries": RESTARTS}
         if self.num_gpus > 0:
             args["num_gpus"] = self.num_gpus
         return args

@@ -17,13 +17,29 @@ import json
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.io.disk_full import disk_full_error
+
 PARTITION_COLUMN = "snapshot"
+
+
+@contextmanager
+def disk_full_said(uri: str) -> Iterator[None]:
+    """A full disk under `uri` (in a Ray task's traceback or delta-rs's "os error 28") raised as
+    DiskFullError naming the table; any other error as it was."""
+    try:
+        yield
+    except Exception as exc:
+        full = disk_full_error(exc, uri)
+        if full is None:
+            raise
+        raise full from exc
 
 
 def _filesystem(uri: str):
@@ -176,6 +192,12 @@ def commit_partition(uri: str, snapshot: str, schema: pa.Schema, files: Iterable
 
     Creates the table (partitioned by snapshot) when it does not exist. Returns the new version.
     """
+    with disk_full_said(uri):
+        return _commit(uri, snapshot, schema, files, storage_options, description)
+
+
+def _commit(uri: str, snapshot: str, schema: pa.Schema, files: Iterable[WrittenFile],
+            storage_options: dict | None, description: str | None) -> int:
     from deltalake import DeltaTable, Schema
     from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
 
@@ -203,8 +225,9 @@ def write_partition(ds, uri: str, snapshot: str, schema: pa.Schema,
 
     Returns the number of rows committed.
     """
-    manifest = ds.map_batches(PartFileWriter(uri, snapshot, schema), batch_format="pyarrow",
-                              zero_copy_batch=True).take_all()
+    with disk_full_said(uri):
+        manifest = ds.map_batches(PartFileWriter(uri, snapshot, schema), batch_format="pyarrow",
+                                  zero_copy_batch=True).take_all()
     files = [WrittenFile(row["path"], row["size"], row["rows"]) for row in manifest]
     commit_partition(uri, snapshot, schema, files, storage_options, description)
     return sum(f.rows for f in files)

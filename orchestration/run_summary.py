@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from core.io.disk_full import DiskFullError, disk_full_errno, written_path
+
+# How Dagster names the error class in a message, as the UI shows it.
+DISK_FULL_ERROR = f"{DiskFullError.__module__}.{DiskFullError.__qualname__}"
+
 
 def user_error_message(error) -> str:
     """The message of the error the asset raised, not Dagster's wrapper around it.
@@ -19,6 +24,32 @@ def user_error_message(error) -> str:
     return error.message.strip()
 
 
+def _chain_text(error) -> str:
+    """Every message of an error's cause and context chain (a Py4J message holds the Java trace)."""
+    parts, pending = [], [error]
+    while pending:
+        current = pending.pop()
+        if current is None:
+            continue
+        parts.append(current.message or "")
+        pending += [current.cause, current.context]
+    return "\n".join(parts)
+
+
+def disk_full_reason(error) -> Optional[str]:
+    """A full disk said in one line, when a write that did not say it clearly hit one.
+
+    Writes through spark_jobs.delta_io and gpu_jobs.delta_io raise DiskFullError themselves; this
+    catches the others (a shard file, a report, a write of another helper) whose error is a Java
+    trace or an OSError deep in a cause chain.
+    """
+    text = _chain_text(error)
+    code = disk_full_errno(text)
+    if code is None:
+        return None
+    return f"{DISK_FULL_ERROR}: {DiskFullError(code, written_path(text) or 'the lake root')}"
+
+
 def step_failure_messages(events: Iterable) -> list[tuple[str, str]]:
     """(step key, reason) of every failed step, in order."""
     failures = []
@@ -31,6 +62,8 @@ def step_failure_messages(events: Iterable) -> list[tuple[str, str]]:
             reason = user.description
         elif data.error is not None:
             reason = user_error_message(data.error)
+            if not reason.startswith(DISK_FULL_ERROR):
+                reason = disk_full_reason(data.error) or reason
         else:
             reason = "failed without an error (see the run in the UI)"
         failures.append((event.step_key, reason))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from core.io.disk_full import disk_full_error
+
 
 def sql_literal(value: str) -> str:
     """A Spark SQL string literal (quotes and backslashes escaped)."""
@@ -31,13 +33,21 @@ def overwrite_where(df, uri: str, predicate: str, partition_by=("snapshot",)) ->
 
     Delta checks that every written row matches the predicate, so a stage cannot write outside
     its own partition by mistake. A rerun with the same input gives the same table contents.
+    A full disk under the table (ENOSPC, which Spark reports as a Hadoop FSError inside a Java
+    trace) raises DiskFullError naming the table; Delta committed nothing of the write.
     """
     spark = df.sparkSession
     writer = df.write.format("delta")
-    if table_exists(spark, uri):
-        writer.mode("overwrite").option("replaceWhere", predicate).save(uri)
-    else:
-        writer.mode("overwrite").partitionBy(*partition_by).save(uri)
+    try:
+        if table_exists(spark, uri):
+            writer.mode("overwrite").option("replaceWhere", predicate).save(uri)
+        else:
+            writer.mode("overwrite").partitionBy(*partition_by).save(uri)
+    except Exception as exc:
+        full = disk_full_error(exc, uri)
+        if full is None:
+            raise
+        raise full from exc
 
 
 def read_partition(spark, uri: str, snapshot: str):
