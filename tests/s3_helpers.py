@@ -1,9 +1,7 @@
 """A local S3 server for the object-storage tests: moto's server mode on 127.0.0.1, no network.
 
-`LocalS3` runs moto's threaded server in the test process (every bucket lives in its memory; two
-LocalS3 in one process share buckets, so tests use distinct bucket names). `StrictS3` runs
-`moto_server` in a subprocess with authentication on (`INITIAL_NO_AUTH_ACTION_COUNT=0`), so a key it
-never issued is refused as real S3 refuses it.
+`LocalS3` runs `moto_server` in a subprocess; `LocalS3(strict=True)` turns authentication on
+(`INITIAL_NO_AUTH_ACTION_COUNT=0`), so a key it never issued is refused as real S3 refuses it.
 """
 from __future__ import annotations
 
@@ -11,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,21 +39,42 @@ def client(endpoint: str, key_id: str = KEY_ID, secret: str = SECRET):
 
 
 class LocalS3:
-    """moto's S3 in this process on a free loopback port."""
+    """`moto_server` in a subprocess on a free loopback port (`strict`: it refuses every key it did not
+    issue, as S3 refuses a wrong one). A subprocess, not moto's threaded server: delta-rs holds the
+    GIL in some calls (`is_deltatable`), and a server thread of the test process could not answer."""
 
-    def __init__(self):
-        from moto.server import ThreadedMotoServer
-
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    def __init__(self, log: Path | None = None, strict: bool = False):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log = log or Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log"
+        self.strict = strict
 
     def start(self) -> "LocalS3":
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        return self
+        server = Path(sys.executable).with_name("moto_server")
+        env = dict(os.environ)
+        if self.strict:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+        self._process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
+                                         env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"moto_server exited: {self.log.read_text()[-2000:]}")
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"moto_server did not listen on {self.port} within 120 s")
 
     def stop(self) -> None:
-        self._server.stop()
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,37 +99,3 @@ class LocalS3:
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
-
-
-class StrictS3:
-    """`moto_server` in a subprocess that refuses every key it did not issue."""
-
-    def __init__(self, log: Path):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = log
-
-    def start(self) -> "StrictS3":
-        server = Path(sys.executable).with_name("moto_server")
-        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
-        self._process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
-                                         env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"moto_server exited: {self.log.read_text()[-2000:]}")
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"moto_server did not listen on {self.port} within 60 s")
-
-    def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()

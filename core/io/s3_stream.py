@@ -52,8 +52,8 @@ def classify(uri: str, exc: Exception, settings: S3Settings) -> Exception:
 
     code = error_code(exc)
     if code in MISSING_CODES:
-        what = "bucket" if code == "NoSuchBucket" else "object"
-        return FileNotFoundError(f"{uri}: no such {what} ({code}) at {settings.describe()}")
+        what = {"NoSuchBucket": "no such bucket", "NoSuchKey": "no such object"}.get(code, "not found")
+        return FileNotFoundError(f"{uri}: {what} ({code}) at {settings.describe()}")
     if code in DENIED_CODES:
         return PermissionError(f"{uri}: access refused ({code}) at {settings.describe()}: check "
                                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy")
