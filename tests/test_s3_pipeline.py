@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.io.object_store import as_s3
 from tests.conftest import WET_REPAIRED, make_mirror
 from tests.s3_helpers import SECRET, LocalS3
 from tests.test_scale_out import VOLATILE_COLUMNS, finish, kill_run
@@ -85,7 +86,7 @@ def test_pipeline_on_s3_writes_the_tables_of_a_local_run(tmp_path):
             local_rows = rows_of(str(local_lake / table), table, None,
                                  {str(local_lake): "<lake>", str(mirror): "<source>"})
             s3_rows = rows_of(f"{lake}/{table}", table, options,
-                              {lake: "<lake>", source.rstrip("/"): "<source>"})
+                              {lake: "<lake>", as_s3(lake): "<lake>", source.rstrip("/"): "<source>"})
             assert s3_rows == local_rows, table
         assert rows_of(str(local_lake / "dedup/documents"), "dedup/documents", None, {}), \
             "the crawl must keep some documents"
