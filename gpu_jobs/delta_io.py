@@ -10,6 +10,12 @@ that partition (`mode="overwrite"` with a partition filter). A run that fails be
 the table as it was (the orphan files are invisible to readers and removed by VACUUM).
 
 Ray's own `Dataset.write_delta` overwrites whole tables only, hence this module.
+
+Object storage: for `s3://` and `s3a://` tables, delta-rs's `storage_options` and pyarrow's S3
+filesystem come from the AWS_* variables of the calling (driver) process when not given
+(`core.io.object_store`); the filesystem is built on the driver and travels to the Ray tasks, so
+workers need no credentials of their own. delta-rs 1.x commits to S3 with conditional writes
+(PUT If-None-Match), so two delta-rs writers never overwrite each other's commit.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.io.disk_full import disk_full_error
+from core.io.object_store import is_s3_uri, pyarrow_filesystem, split_s3_uri, storage_options_for
 
 PARTITION_COLUMN = "snapshot"
 
@@ -43,18 +50,36 @@ def disk_full_said(uri: str) -> Iterator[None]:
 
 
 def _filesystem(uri: str):
-    """(pyarrow filesystem, path inside it) for a table URI: local paths and any scheme pyarrow knows."""
+    """(pyarrow filesystem, path inside it) for a table URI: local paths, s3:// and s3a:// (settings
+    from the AWS_* variables) and any other scheme pyarrow knows."""
     from pyarrow import fs
 
     if "://" not in uri:
         return fs.LocalFileSystem(), uri
-    return fs.FileSystem.from_uri(uri)
+    return pyarrow_filesystem(uri)
+
+
+def _path_in_filesystem(uri: str) -> str:
+    """The path `_filesystem(uri)` pairs with its filesystem, without building the filesystem."""
+    if "://" not in uri:
+        return uri
+    if is_s3_uri(uri):
+        bucket, key = split_s3_uri(uri)
+        return f"{bucket}/{key}".rstrip("/")
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(uri)[1]
+
+
+def _options(uri: str, storage_options: dict | None) -> dict | None:
+    """The caller's storage options, else the AWS_* variables' for an S3 table (None otherwise)."""
+    return storage_options if storage_options is not None else storage_options_for(uri)
 
 
 def table_exists(uri: str, storage_options: dict | None = None) -> bool:
     from deltalake import DeltaTable
 
-    return DeltaTable.is_deltatable(uri, storage_options=storage_options)
+    return DeltaTable.is_deltatable(uri, storage_options=_options(uri, storage_options))
 
 
 def _check_readable(table) -> None:
@@ -73,7 +98,7 @@ def partition_files(uri: str, snapshot: str, storage_options: dict | None = None
 
     if not table_exists(uri, storage_options):
         return []
-    table = DeltaTable(uri, storage_options=storage_options)
+    table = DeltaTable(uri, storage_options=_options(uri, storage_options))
     _check_readable(table)
     return sorted(table.file_uris(partition_filters=[(PARTITION_COLUMN, "=", snapshot)]))
 
@@ -81,7 +106,7 @@ def partition_files(uri: str, snapshot: str, storage_options: dict | None = None
 def table_schema(uri: str, storage_options: dict | None = None) -> pa.Schema:
     from deltalake import DeltaTable
 
-    return pa.schema(DeltaTable(uri, storage_options=storage_options).schema())
+    return pa.schema(DeltaTable(uri, storage_options=_options(uri, storage_options)).schema())
 
 
 def read_partition(uri: str, snapshot: str, columns: list[str] | None = None,
@@ -99,7 +124,7 @@ def read_partition(uri: str, snapshot: str, columns: list[str] | None = None,
         schema = _empty_schema(uri, wanted, storage_options)
         return ray.data.from_arrow(schema.empty_table())
     filesystem, _ = _filesystem(files[0])
-    paths = [_filesystem(f)[1] for f in files]
+    paths = [_path_in_filesystem(f) for f in files]
     ds = ray.data.read_parquet(paths, columns=file_columns, filesystem=filesystem,
                                override_num_blocks=override_num_blocks)
     if wanted is None or PARTITION_COLUMN in wanted:
@@ -143,9 +168,13 @@ def _partition_dir(snapshot: str) -> str:
     return f"{PARTITION_COLUMN}={urllib.parse.quote(snapshot, safe='')}"
 
 
-def write_part_file(uri: str, snapshot: str, table: pa.Table) -> WrittenFile:
-    """Write one Parquet data file of `snapshot`'s partition (without the partition column)."""
-    filesystem, root = _filesystem(uri)
+def write_part_file(uri: str, snapshot: str, table: pa.Table, filesystem=None) -> WrittenFile:
+    """Write one Parquet data file of `snapshot`'s partition (without the partition column).
+    `filesystem`: the table's, when the caller built it (a Ray task gets the driver's)."""
+    if filesystem is None:
+        filesystem, root = _filesystem(uri)
+    else:
+        root = _path_in_filesystem(uri)
     relative = f"{_partition_dir(snapshot)}/part-{uuid.uuid4().hex}.c000.zstd.parquet"
     directory = f"{root.rstrip('/')}/{_partition_dir(snapshot)}"
     filesystem.create_dir(directory, recursive=True)
@@ -163,12 +192,13 @@ class PartFileWriter:
 
     def __init__(self, uri: str, snapshot: str, schema: pa.Schema):
         self.uri, self.snapshot, self.schema = uri, snapshot, schema
+        self.filesystem = _filesystem(uri)[0]  # built here, on the driver, with its settings
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         if batch.num_rows == 0:
             return self.OUTPUT.empty_table()
         table = conform(batch, self.schema)
-        written = write_part_file(self.uri, self.snapshot, table)
+        written = write_part_file(self.uri, self.snapshot, table, self.filesystem)
         return pa.table({"path": [written.path], "size": [written.size], "rows": [written.rows]},
                         schema=self.OUTPUT)
 
@@ -208,15 +238,16 @@ def _commit(uri: str, snapshot: str, schema: pa.Schema, files: Iterable[WrittenF
                                                    "snapshot": snapshot})
     if not table_exists(uri, storage_options):
         create_table_with_add_actions(uri, Schema.from_arrow(schema), actions, mode="overwrite",
-                                      partition_by=[PARTITION_COLUMN], storage_options=storage_options,
+                                      partition_by=[PARTITION_COLUMN],
+                                      storage_options=_options(uri, storage_options),
                                       commit_properties=properties)
     else:
-        table = DeltaTable(uri, storage_options=storage_options)
+        table = DeltaTable(uri, storage_options=_options(uri, storage_options))
         table.create_write_transaction(actions, mode="overwrite", schema=schema,
                                        partition_by=[PARTITION_COLUMN],
                                        partition_filters=[(PARTITION_COLUMN, "=", snapshot)],
                                        commit_properties=properties)
-    return DeltaTable(uri, storage_options=storage_options).version()
+    return DeltaTable(uri, storage_options=_options(uri, storage_options)).version()
 
 
 def write_partition(ds, uri: str, snapshot: str, schema: pa.Schema,
@@ -240,7 +271,7 @@ def read_partition_table(uri: str, snapshot: str, columns: list[str] | None = No
 
     if not table_exists(uri, storage_options):
         return pa.table({c: pa.array([], pa.string()) for c in (columns or [])})
-    table = DeltaTable(uri, storage_options=storage_options)
+    table = DeltaTable(uri, storage_options=_options(uri, storage_options))
     _check_readable(table)
     dataset = table.to_pyarrow_dataset(partitions=[(PARTITION_COLUMN, "=", snapshot)])
     return dataset.to_table(columns=columns)

@@ -50,10 +50,13 @@ def _instance():
 
 
 def cmd_setup(args) -> int:
-    from spark_jobs.jars import ensure_delta_jars
+    from spark_jobs.jars import ensure_delta_jars, ensure_s3a_jars
 
     for jar in ensure_delta_jars():
         print(f"delta jar: {jar}")
+    if not args.without_s3a:  # hadoop-aws + the AWS SDK bundle (~690 MB), for s3a:// lakes
+        for jar in ensure_s3a_jars():
+            print(f"s3a jar: {jar}")
     home = ensure_dagster_home()
     print(f"dagster home: {home}")
     return 0
@@ -221,8 +224,10 @@ def cmd_combine_shards(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="refinery", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("setup", help="fetch the Delta jars and create the Dagster home").set_defaults(
-        func=cmd_setup)
+    setup = sub.add_parser("setup", help="fetch the Delta and S3A jars and create the Dagster home")
+    setup.add_argument("--without-s3a", action="store_true",
+                       help="skip hadoop-aws and the AWS SDK (~690 MB): no s3:// or s3a:// lake in Spark")
+    setup.set_defaults(func=cmd_setup)
     add = sub.add_parser("add-crawl", help="register crawl ids (CC-MAIN-YYYY-WW) as partitions")
     add.add_argument("crawl_ids", nargs="+")
     add.set_defaults(func=cmd_add_crawl)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from contract.tables import SAMPLE_CRAWL_ID
 from core.io.listing import COMMON_CRAWL_HTTPS
+from core.io.preflight import check_source_readable
 
 
 def _is_uri(value: str) -> bool:
@@ -32,6 +33,11 @@ class CrawlSourceResource(ConfigurableResource):
         description="Where the embedded sample crawl is built, deterministic, a few MB "
                     "(REFINERY_SAMPLE_DIR through the Definitions).",
     )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Before any asset of the run reads: an S3 base must be listable (else a clear error
+        naming the base: wrong key, missing bucket, endpoint down)."""
+        check_source_readable(self.base_uri)
 
     def base_for(self, crawl_id: str) -> str:
         if crawl_id == SAMPLE_CRAWL_ID:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from contract.tables import table_uri
+from core.io.object_store import S3Settings, is_s3_uri
+from core.io.preflight import check_lake_writable
 
 
 def _is_uri(value: str) -> bool:
@@ -28,3 +30,10 @@ class LakeResource(ConfigurableResource):
 
     def table(self, name: str) -> str:
         return table_uri(self.uri, name)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Before any asset of the run writes: an S3 lake must accept a write (else a clear
+        error naming the root: wrong key, missing bucket, endpoint down)."""
+        check_lake_writable(self.uri)
+        if is_s3_uri(self.uri) and context.log is not None:
+            context.log.info(f"lake: {self.uri} is writable at {S3Settings.from_env().describe()}")

@@ -5,6 +5,13 @@ with the ones asked for (a setting left at None agrees with anything), creates o
 says which it did; `close_session` stops a session only when the caller created it. So a test's
 session-scoped session, or a notebook's, is reused by every Dagster run and never stopped by one,
 and an incompatible running session is a clear error instead of a silently ignored configuration.
+
+Object storage: when `refinery setup` has cached hadoop-aws and the AWS SDK, every classic session
+loads them (jars are fixed when the JVM starts), maps `s3://` to S3A, and takes endpoint, region and
+path style from the standard AWS variables (`spark.hadoop.fs.s3a.*`); credentials stay out of the
+Spark conf (S3A reads the AWS_* variables or the instance role). `open_session` also copies the
+current AWS settings, credentials included, into the running session's Hadoop configuration, so a
+session started earlier (a test's, a notebook's) reaches the store the caller's environment names.
 The Dagster resource `resources.spark.SparkResource` owns the session of a run this way.
 
 `SPARK_MASTER` (or `master=`) points at a cluster; `SPARK_REMOTE` (or `remote=`) at a Spark Connect
@@ -19,7 +26,8 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from spark_jobs.jars import ensure_delta_jars
+from core.io.object_store import S3Settings, hadoop_s3a_conf
+from spark_jobs.jars import cached_s3a_jars, ensure_delta_jars
 
 DEFAULT_DRIVER_MEMORY = "4g"  # enough for the dedup job on 80k documents (BENCHMARKS.md)
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
@@ -101,7 +109,7 @@ def build_conf(
     extra: dict | None = None,
 ) -> dict:
     """The Spark configuration cc-refinery uses (a plain dict, easy to inspect and test)."""
-    jars = ensure_delta_jars()
+    jars = ensure_delta_jars() + cached_s3a_jars()
     conf = {
         "spark.master": master or os.environ.get("SPARK_MASTER", "local[*]"),
         "spark.app.name": "cc-refinery",
@@ -128,8 +136,30 @@ def build_conf(
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.ui.enabled"] = os.environ.get("REFINERY_SPARK_UI", "false")
+    if cached_s3a_jars():
+        s3a = hadoop_s3a_conf(S3Settings.from_env(), credentials=False)
+        conf.update({f"spark.hadoop.{key}": value for key, value in s3a.items()})
     conf.update(extra or {})
     return conf
+
+
+S3A_CREDENTIAL_KEYS = ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.token",
+                       "fs.s3a.aws.credentials.provider")
+
+
+def apply_s3_settings(session, settings: S3Settings | None = None) -> None:
+    """Copy the AWS settings (default: the current AWS_* variables) into a classic session's Hadoop
+    configuration; credentials the settings lack are unset, so an earlier caller's never linger.
+    Filesystems S3A has already opened keep their settings (Hadoop caches one per bucket)."""
+    if type(session).__module__.startswith("pyspark.sql.connect") or not cached_s3a_jars():
+        return
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    conf = hadoop_s3a_conf(settings or S3Settings.from_env(), credentials=True)
+    for key in S3A_CREDENTIAL_KEYS:
+        if key not in conf:
+            hadoop.unset(key)
+    for key, value in conf.items():
+        hadoop.set(key, value)
 
 
 def running_session():
@@ -188,13 +218,16 @@ def open_session(settings: SparkSettings = SparkSettings()) -> tuple[object, boo
     with _create_lock:
         session = running_session()
         if session is None:
-            return _create(settings), True
+            session = _create(settings)
+            apply_s3_settings(session)
+            return session, True
         problems = incompatibilities(describe(session), settings)
         if problems:
             raise RuntimeError(
                 "a SparkSession that does not match the requested settings is running in this "
                 "process: " + "; ".join(problems) + ". Leave the setting unset to share the "
                 "running session, or stop it first.")
+        apply_s3_settings(session)
         return session, False
 
 

@@ -1,8 +1,9 @@
-"""Open a WARC/WET file by URI as a stream: local paths, file://, http(s):// and s3://.
+"""Open a WARC/WET file by URI as a stream: local paths, file://, http(s):// and s3:// (or s3a://).
 
 HTTP(S) reads are streamed, retried with exponential backoff on throttling (Common Crawl answers
 503 SlowDown) and on dropped connections, and resumed with a Range request from the byte already
-reached, so a 1 GB file is never held in memory and never restarted from zero.
+reached, so a 1 GB file is never held in memory and never restarted from zero. S3 objects are read
+the same way through GetObject (`core.io.s3_stream`, settings from the AWS_* variables).
 """
 from __future__ import annotations
 
@@ -109,11 +110,9 @@ def open_uri(uri: str, policy: RetryPolicy = RetryPolicy()) -> BinaryIO:
     """A buffered binary stream for the URI. Raises FileNotFoundError for a missing file."""
     if uri.startswith(("http://", "https://")):
         return io.BufferedReader(HTTPStream(uri, policy), buffer_size=1 << 20)
-    if uri.startswith("s3://") or uri.startswith("s3a://"):
-        try:
-            import fsspec
-            return fsspec.open(uri.replace("s3a://", "s3://", 1), "rb").open()
-        except ImportError as exc:
-            raise OSError(f"{uri}: reading s3:// needs the s3fs package (pip install s3fs)") from exc
+    if uri.startswith(("s3://", "s3a://")):
+        from core.io.s3_stream import open_s3
+
+        return open_s3(uri, policy)
     path = uri[len("file://"):] if uri.startswith("file://") else uri
     return open(path, "rb", buffering=1 << 20)

@@ -14,6 +14,8 @@ import os
 import uuid
 from pathlib import Path
 
+from core.io.object_store import pyarrow_filesystem
+
 _BLOCK = 1 << 20
 
 
@@ -31,7 +33,7 @@ def filesystem(location: str):
 
     if not is_uri(location):
         return fs.LocalFileSystem(), str(Path(location).resolve())
-    return fs.FileSystem.from_uri(location)
+    return pyarrow_filesystem(location)  # s3a:// and the AWS_* settings too
 
 
 def exists(location: str) -> bool:

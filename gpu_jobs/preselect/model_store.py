@@ -25,6 +25,7 @@ import threading
 import uuid
 
 from contract.tables import PRESELECT_MODELS, table_uri
+from core.io.object_store import pyarrow_filesystem
 
 MODEL_FILE = "model.bin"
 REPORT_FILE = "report.json"
@@ -36,7 +37,7 @@ def _filesystem(uri: str):
 
     if "://" not in uri or uri.startswith("file://"):
         return fs.LocalFileSystem(), uri.removeprefix("file://")
-    return fs.FileSystem.from_uri(uri)
+    return pyarrow_filesystem(uri)  # s3a:// and the AWS_* settings too
 
 
 def store_uri(lake_uri: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from contract.tables import SHARDS_COMBINED, SHARDS_MANIFEST, table_uri
+from core.io.object_store import storage_options_for
 from core.shards import lake_files
 from core.shards.tokenizer_files import check_name
 from gpu_jobs import delta_io
@@ -49,7 +50,7 @@ def read_manifests(lake_uri: str) -> tuple[pa.Table, int]:
     if not delta_io.table_exists(uri):
         raise MissingInputError(f"no {SHARDS_MANIFEST} table at {uri}: materialize training_shards for the "
                                 f"crawls to combine first")
-    table = DeltaTable(uri)
+    table = DeltaTable(uri, storage_options=storage_options_for(uri))  # S3: the AWS_* settings
     return table.to_pyarrow_table(), table.version()
 
 
