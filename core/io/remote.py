@@ -83,6 +83,7 @@ class HTTPStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
+        last: Exception | None = None
         for attempt in range(self.policy.attempts):
             try:
                 n = self._response.readinto(buffer)
@@ -91,11 +92,12 @@ class HTTPStream(io.RawIOBase):
                 self._pos += n
                 return n
             except (ConnectionError, TimeoutError, urllib.error.URLError, OSError) as exc:
+                last = exc
                 self.retries += 1
                 self._response.close()
                 self._sleep(self.policy.delay(attempt))
                 self._connect()
-        raise OSError(f"{self.url}: connection kept failing at byte {self._pos}")
+        raise OSError(f"{self.url}: connection kept failing at byte {self._pos}: {last}")
 
     def tell(self) -> int:
         return self._pos
