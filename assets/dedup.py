@@ -9,6 +9,7 @@ from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue,
     asset,
 )
+import pyarrow as pa
 from pydantic import Field
 
 from assets.metadata import bar_chart_markdown, counts_table
@@ -48,22 +49,63 @@ class DedupAssetConfig(Config):
             exact=self.exact, near=self.near, cross_crawl=self.cross_crawl)
 
 
+# ---- asset checks of the dedup tables (schema, unique doc_id, keep rate) -------------------------
+from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl  # noqa: E402
+from assets.stage_checks import (  # noqa: E402
+    KEEP_RATE_MIN_DOCUMENTS, KeepRate, keep_rate_result, schema_result, unique_result,
+)
+from contract.tables import DEDUP_DOCUMENT_COLUMNS, DEDUP_REMOVED_SCHEMA, SILVER_SCHEMA  # noqa: E402
+from spark_jobs.stage_tables import stage_tables  # noqa: E402
+
+DEDUP_DOCUMENTS_SCHEMA = pa.schema(list(SILVER_SCHEMA) + list(DEDUP_DOCUMENT_COLUMNS))
+DEDUP_TABLE_CHECKS = [AssetCheckSpec(name, asset="dedup_documents", blocking=True)
+                      for name in ("dedup_schema", "dedup_unique_doc_id", "dedup_keep_rate")]
+
+
+class DedupCheckedConfig(DedupAssetConfig):
+    # Check bounds (dedup_keep_rate): kept / silver documents. Within one crawl sample few documents
+    # are duplicates (up to 1: nothing removed is normal for a small sample); against earlier crawls
+    # FineWeb's blog reports that deduplicating an old crawl against all others removed about 90% of
+    # it. Under 5% kept means a key that collapses distinct texts. 0 and 1 turn a side off.
+    min_keep_rate: float = Field(default=0.05, description="Check: least kept / silver documents.")
+    max_keep_rate: float = Field(default=1.0, description="Check: most kept / silver documents.")
+    keep_rate_min_documents: int = Field(
+        default=KEEP_RATE_MIN_DOCUMENTS, description="Check: fewer silver documents than this are not judged.")
+
+
+def dedup_table_checks(session, lake_uri: str, crawl: str, config: DedupCheckedConfig):
+    tables = stage_tables(session, lake_uri, crawl, (DEDUP_DOCUMENTS, DEDUP_DOCUMENTS_SCHEMA),
+                          (DEDUP_REMOVED, DEDUP_REMOVED_SCHEMA))
+    yield schema_result("dedup_schema", tables.schema_differences)
+    yield unique_result("dedup_unique_doc_id", tables.rows, tables.distinct_doc_ids,
+                        "dedup/documents and dedup/removed together")
+    keep = KeepRate(tables.kept_rows, tables.rows, config.min_keep_rate, config.max_keep_rate,
+                    config.keep_rate_min_documents)
+    yield keep_rate_result("dedup_keep_rate", keep, "dedup/documents / (dedup/documents + dedup/removed)")
+# ---- end of the dedup table checks ---------------------------------------------------------------
+
 @asset(
     partitions_def=crawl_partitions,
     deps=["silver_documents"],
     group_name="dedup",
     kinds={"spark", "delta"},
     pool="spark",
+    backfill_policy=CRAWL_BACKFILL_POLICY,  # a range of crawls: one at a time, oldest first
     # Blocking: the model stages that will follow must not score an unbalanced dedup partition.
-    check_specs=[AssetCheckSpec("dedup_counts_balance", asset="dedup_documents", blocking=True)],
+    check_specs=[AssetCheckSpec("dedup_counts_balance", asset="dedup_documents", blocking=True),
+                 *DEDUP_TABLE_CHECKS],
     description="Silver documents without exact and near duplicates, within the crawl and against "
                 "earlier crawls (Delta `dedup/documents`, with dup_cluster_id and dup_count); removed "
                 "ones in `dedup/removed`, clusters, LSH pairs and MinHash signatures beside them.",
 )
 def dedup_documents(
-    context: AssetExecutionContext, config: DedupAssetConfig, spark: SparkResource, lake: LakeResource,
+    context: AssetExecutionContext, config: DedupCheckedConfig, spark: SparkResource, lake: LakeResource,
 ):
-    crawl = context.partition_key
+    yield from for_each_crawl(context, lambda crawl: _dedup_of_crawl(context, config, spark, lake, crawl))
+
+
+def _dedup_of_crawl(context, config: DedupCheckedConfig, spark: SparkResource, lake: LakeResource,
+                    crawl: str):
     session = spark.session()
     with report_progress(session, context.log.info, f"dedup {crawl}"):
         result = run_dedup(session, lake.uri, crawl, config.to_job_config())
@@ -102,3 +144,4 @@ def dedup_documents(
         metadata={**{f"rows_{k}": v for k, v in counts.items()},
                   "rule": "silver == documents + removed; sum(dup_count) == documents + removed within crawl"},
     )
+    yield from dedup_table_checks(session, lake.uri, crawl, config)

@@ -10,13 +10,21 @@ from dagster import (
 )
 from pydantic import Field
 
+from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl
 from assets.metadata import bar_chart_markdown, counts_table
-from contract.tables import BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_SKIPS, MANIFEST
+from assets.stage_checks import (
+    KEEP_RATE_MIN_DOCUMENTS, KeepRate, keep_rate_result, schema_result, unique_result,
+)
+from contract.tables import (
+    BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, BRONZE_SKIPS,
+    BRONZE_SKIPS_SCHEMA, MANIFEST,
+)
 from resources.partitions import crawl_partitions
 from resources import CrawlSourceResource, LakeResource, SparkResource
 from spark_jobs import manifest as manifest_job
 from spark_jobs.bronze import BronzeBalance, bronze_balance, run_bronze, unlisted_paths
 from spark_jobs.progress import report_progress
+from spark_jobs.stage_tables import stage_tables
 from core.io.listing import Selection, read_listing, select_paths, join_uri
 from core.warc.extract import ExtractionConfig
 
@@ -46,13 +54,19 @@ class ManifestConfig(Config):
     group_name="ingest",
     kinds={"spark", "delta"},
     pool="spark",
+    backfill_policy=CRAWL_BACKFILL_POLICY,
     description="The crawl's selected WARC/WET files with a processing status (Delta `manifest`).",
 )
 def warc_manifest(
     context: AssetExecutionContext, config: ManifestConfig, spark: SparkResource,
     lake: LakeResource, crawl_source: CrawlSourceResource,
-) -> MaterializeResult:
-    crawl = context.partition_key
+):
+    yield from for_each_crawl(context, lambda crawl: _manifest_of_crawl(
+        context, config, spark, lake, crawl_source, crawl))
+
+
+def _manifest_of_crawl(context, config: ManifestConfig, spark: SparkResource, lake: LakeResource,
+                       crawl_source: CrawlSourceResource, crawl: str):
     base = crawl_source.base_for(crawl)
     listing = read_listing(base, crawl, config.kind)
     chosen = select_paths(listing, config.to_selection())
@@ -60,7 +74,7 @@ def warc_manifest(
     session = spark.session()
     counts = manifest_job.register_files(session, lake.uri, crawl, uris, config.kind, config.reset)
     context.log.info(f"{crawl}: {len(listing)} files listed, {len(uris)} selected, {counts}")
-    return MaterializeResult(metadata={
+    yield MaterializeResult(metadata={
         "listed_files": len(listing),
         **counts,
         "base": base,
@@ -83,6 +97,14 @@ class BronzeConfig(Config):
     max_failed_file_share: float = Field(
         default=0.1, description="Fail the asset when more than this share of files fails.")
     reprocess: bool = Field(default=False, description="Redo files already marked done.")
+    # Check bounds (bronze_keep_rate): documents / (responses + conversions). A main WARC file holds
+    # mostly 200 responses of HTML pages (Common Crawl's MIME statistics: text/html well over 90%),
+    # so well under half becoming documents means extraction or decoding broke. Judgement, not a
+    # published figure; 0 and 1 turn a side off.
+    min_keep_rate: float = Field(default=0.5, description="Check: least documents / responses.")
+    max_keep_rate: float = Field(default=1.0, description="Check: most documents / responses.")
+    keep_rate_min_documents: int = Field(
+        default=KEEP_RATE_MIN_DOCUMENTS, description="Check: fewer responses than this are not judged.")
 
     def to_extraction_config(self) -> ExtractionConfig:
         return ExtractionConfig(extractor=self.extractor, max_payload_bytes=self.max_payload_bytes,
@@ -95,11 +117,20 @@ class BronzeConfig(Config):
     group_name="ingest",
     kinds={"spark", "delta"},
     pool="spark",
-    # Blocking: silver must not filter a bronze partition that disagrees with its manifest.
+    backfill_policy=CRAWL_BACKFILL_POLICY,
+    # Blocking: silver must not filter a bronze partition that disagrees with its manifest, breaks
+    # the contract, repeats a document or lost most of its responses.
     check_specs=[AssetCheckSpec(
         "bronze_counts_match_manifest", asset="bronze_documents", blocking=True,
         description="Per file: responses + conversions read = documents + skip rows + record "
-                    "errors, and the tables hold exactly the rows the manifest counts.")],
+                    "errors, and the tables hold exactly the rows the manifest counts."),
+        AssetCheckSpec("bronze_schema", asset="bronze_documents", blocking=True,
+                       description="documents, skips and errors have the contract's columns and types."),
+        AssetCheckSpec("bronze_unique_doc_id", asset="bronze_documents", blocking=True,
+                       description="Every doc_id of the crawl once in bronze/documents."),
+        AssetCheckSpec("bronze_keep_rate", asset="bronze_documents", blocking=True,
+                       description="documents / (responses + conversions) within the configured bounds."),
+    ],
     description="Documents extracted from the crawl's files (Delta `bronze/documents`); responses "
                 "and conversions without a document in `bronze/skips` (with the reason), failures "
                 "in `bronze/errors`.",
@@ -107,7 +138,10 @@ class BronzeConfig(Config):
 def bronze_documents(
     context: AssetExecutionContext, config: BronzeConfig, spark: SparkResource, lake: LakeResource,
 ):
-    crawl = context.partition_key
+    yield from for_each_crawl(context, lambda crawl: _bronze_of_crawl(context, config, spark, lake, crawl))
+
+
+def _bronze_of_crawl(context, config: BronzeConfig, spark: SparkResource, lake: LakeResource, crawl: str):
     session = spark.session()
     paths = manifest_job.files_to_process(session, lake.uri, crawl, config.reprocess)
     retire = unlisted_paths(session, lake.uri, crawl)
@@ -155,6 +189,19 @@ def bronze_documents(
         }
     )
     yield balance_check_result(balance)
+    yield from bronze_table_checks(session, lake.uri, crawl, balance, config)
+
+
+def bronze_table_checks(session, lake_uri: str, crawl: str, balance: BronzeBalance, config: BronzeConfig):
+    tables = stage_tables(session, lake_uri, crawl, (BRONZE_DOCUMENTS, BRONZE_SCHEMA), schema_only=(
+        (BRONZE_SKIPS, BRONZE_SKIPS_SCHEMA), (BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA)))
+    yield schema_result("bronze_schema", tables.schema_differences)
+    yield unique_result("bronze_unique_doc_id", tables.rows, tables.distinct_doc_ids, "bronze/documents")
+    entered = balance.rows_in_bronze + balance.skip_rows + balance.record_error_rows
+    keep = KeepRate(balance.rows_in_bronze, entered, config.min_keep_rate, config.max_keep_rate,
+                    config.keep_rate_min_documents)
+    yield keep_rate_result("bronze_keep_rate", keep,
+                           "documents / (documents + skip rows + record errors) of the crawl")
 
 
 def balance_check_result(balance: BronzeBalance) -> AssetCheckResult:

@@ -10,7 +10,9 @@ from dagster import (
 )
 from pydantic import Field
 
+from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl
 from assets.metadata import bar_chart_markdown, counts_table
+from assets.stage_checks import KEEP_RATE_MIN_DOCUMENTS, KeepRate, keep_rate_result
 from contract.tables import REFINED_DOCUMENTS, REFINED_PROGRAMS
 from core.prox.backends.generative import GenerationSettings
 from core.prox.backends.spec import BackendSpec, ModelPath
@@ -70,6 +72,13 @@ class RefinementConfig(Config):
     max_actors: Optional[int] = Field(default=None, description="Actors; null: one per GPU, or CPUs - 1.")
     max_error_rate: float = Field(default=_STAGE.max_error_rate,
                                   description="Check: documents with a program error / entered at most this.")
+    # Check bounds (refined_keep_rate): refined documents / entered. ProX's document stage kept 30%
+    # of RedPajama-V2's tokens (62.5B -> 19.0B) and the rule writer keeps more; under 5% kept means a
+    # writer that drops (nearly) everything. 0 and 1 turn a side off.
+    min_keep_rate: float = Field(default=0.05, description="Check: least refined / entered documents.")
+    max_keep_rate: float = Field(default=1.0, description="Check: most refined / entered documents.")
+    keep_rate_min_documents: int = Field(
+        default=KEEP_RATE_MIN_DOCUMENTS, description="Check: fewer entered documents than this are not judged.")
 
     def to_stage_config(self) -> RefinementStageConfig:
         generation = GenerationSettings(
@@ -144,7 +153,8 @@ def stage_metadata(result: RefinementStageResult, lake: LakeResource) -> dict:
     }
 
 
-CHECKS = ("refined_schema", "refined_unique_doc_id", "refined_counts_balance", "refined_error_rate")
+CHECKS = ("refined_schema", "refined_unique_doc_id", "refined_counts_balance", "refined_error_rate",
+          "refined_keep_rate")
 
 
 @asset(
@@ -153,6 +163,7 @@ CHECKS = ("refined_schema", "refined_unique_doc_id", "refined_counts_balance", "
     group_name="refinement",
     kinds={"ray", "delta"},
     pool="ray",
+    backfill_policy=CRAWL_BACKFILL_POLICY,
     # Blocking: the training shards read refined/documents; a table that breaks its contract, loses or
     # repeats documents, or comes from a model that writes mostly broken programs must stop them.
     check_specs=[AssetCheckSpec(name, asset="refined_documents", blocking=True) for name in CHECKS],
@@ -164,8 +175,11 @@ CHECKS = ("refined_schema", "refined_unique_doc_id", "refined_counts_balance", "
 )
 def refined_documents(context: AssetExecutionContext, config: RefinementConfig, ray: RayResource,
                       lake: LakeResource):
-    crawl = context.partition_key
     ray.ray  # Ray is up (the resource started it or found it running)
+    yield from for_each_crawl(context, lambda crawl: _refinement_of_crawl(context, config, lake, crawl))
+
+
+def _refinement_of_crawl(context, config: RefinementConfig, lake: LakeResource, crawl: str):
     stage_config = config.to_stage_config()
     result = run_refined_documents(lake.uri, crawl, stage_config, context.log.info)
     stats = result.stats
@@ -190,3 +204,6 @@ def refined_documents(context: AssetExecutionContext, config: RefinementConfig, 
     yield AssetCheckResult(check_name="refined_error_rate", passed=verification.error_rate_ok, metadata={
         "error_rate": round(verification.error_rate, 4), "max_error_rate": verification.max_error_rate,
         "documents_with_errors": verification.documents_with_errors, "entered": verification.entered})
+    keep = KeepRate(verification.documents_rows, verification.entered, config.min_keep_rate,
+                    config.max_keep_rate, config.keep_rate_min_documents)
+    yield keep_rate_result("refined_keep_rate", keep, "refined/documents rows / documents entered")

@@ -18,6 +18,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl
 from assets.metadata import bar_chart_markdown
 from contract.tables import SCORES_PRESELECT
 from core.preselect.bpc import BpcParams
@@ -106,6 +107,8 @@ def _crawl_to_sample(context: AssetExecutionContext, config: PreselectModelConfi
         return config.crawl
     if context.has_partition_key:  # an unpartitioned asset in a crawl run: the run's crawl
         return context.partition_key
+    if context.has_partition_key_range:  # in a run over several crawls: the range's last (newest) crawl
+        return context.partition_key_range.end
     raise ValueError("preselect_model needs a crawl to sample: set `crawl` in its config, or run it in a crawl "
                      "partition's run")
 
@@ -261,6 +264,7 @@ def _check_results(check: ScoresCheck, result: ScoringResult, bounds: tuple[floa
     group_name="preselect",
     kinds={"ray", "delta"},
     pool="ray",
+    backfill_policy=CRAWL_BACKFILL_POLICY,
     # Blocking: refinement and shards read the selection; a wrong table must stop them.
     check_specs=[AssetCheckSpec(name, asset="quality_scores", blocking=True) for name in QUALITY_CHECKS],
     description="PreSelect scores of a crawl's dedup documents (fastText probability of the positive label, in a "
@@ -270,7 +274,10 @@ def _check_results(check: ScoresCheck, result: ScoringResult, bounds: tuple[floa
 def quality_scores(context: AssetExecutionContext, config: QualityScoresConfig, ray: RayResource,
                    lake: LakeResource):
     ray.ray
-    crawl = context.partition_key
+    yield from for_each_crawl(context, lambda crawl: _scores_of_crawl(context, config, lake, crawl))
+
+
+def _scores_of_crawl(context, config: QualityScoresConfig, lake: LakeResource, crawl: str):
     scoring = ScoringConfig(_model_uri(config, lake), config.select_params(), config.batch_size,
                             max_actors=config.max_actors, histogram_bins=config.histogram_bins)
     result = run_quality_scores(lake.uri, crawl, scoring, context.log.info)

@@ -24,6 +24,7 @@ from gpu_jobs.shards.checks import verify_crawl_shards
 from gpu_jobs.shards.combine import combine_shards
 from gpu_jobs.shards.config import ShardStageConfig
 from gpu_jobs.shards.stage import ShardStageResult, run_training_shards
+from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl
 from resources import LakeResource, RayResource
 from resources.partitions import crawl_partitions
 
@@ -161,6 +162,7 @@ def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
     group_name="shards",
     kinds={"ray", "delta"},
     pool="ray",
+    backfill_policy=CRAWL_BACKFILL_POLICY,
     # Blocking: a trainer or the combined blend must never read a manifest that lies about its shards.
     check_specs=[AssetCheckSpec("shards_tokens_match_idx", asset="training_shards", blocking=True),
                  AssetCheckSpec("shards_files_match_sha256", asset="training_shards", blocking=True),
@@ -172,8 +174,11 @@ def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
 )
 def training_shards(context: AssetExecutionContext, config: TrainingShardsConfig, ray: RayResource,
                     lake: LakeResource):
-    crawl = context.partition_key
     ray.ray  # Ray is up (the resource started or found it)
+    yield from for_each_crawl(context, lambda crawl: _shards_of_crawl(context, config, lake, crawl))
+
+
+def _shards_of_crawl(context, config: TrainingShardsConfig, lake: LakeResource, crawl: str):
     result = run_training_shards(lake.uri, crawl, config.to_job_config(), context.log.info)
     context.log.info(f"{crawl}: {result.tokens} tokens of {result.copies} copies in {len(result.shards)} shards "
                      f"({result.reused_shards} reused) in {result.seconds['total']:.1f}s")

@@ -1,7 +1,8 @@
 """Gather a crawl's report from the lake's Delta tables with delta-rs and write it under the lake root.
 
 Reads only what the report shows: row counts come from the Parquet footers of the crawl's partition
-files, reasons and scores are streamed one column at a time in record batches, so a crawl of any
+files; characters (n_chars, an integer column: tokens before the shards are estimated from them),
+the shards' exact tokens, reasons and scores are streamed one column at a time in record batches, so a crawl of any
 size is reported in bounded memory. No Ray runtime is needed (the same delta-rs reading as the Ray
 stages). The page and charts are written to `<lake>/reports/<crawl>/` (local paths and any URI
 pyarrow's filesystems know), charts first and the page last.
@@ -15,11 +16,13 @@ from contract.tables import (
     BRONZE_DOCUMENTS, BRONZE_ERRORS, DEDUP_DOCUMENTS, DEDUP_REMOVED, MANIFEST, REFINED_DOCUMENTS,
     SCORES_PRESELECT, SHARDS_DOCUMENTS, SHARDS_MANIFEST, SILVER_DOCUMENTS, SILVER_REJECTS, table_uri,
 )
-from core.report.crawl_report import CrawlReport, StageCount, render_charts, render_markdown, score_histogram
+from core.report.crawl_report import (
+    CrawlReport, StageCount, estimated_tokens, render_charts, render_markdown, score_histogram,
+)
 from gpu_jobs.delta_io import _filesystem, partition_files
 
 REPORTS_DIR = "reports"
-CHART_NAMES = {"funnel", "rejects", "scores"}  # what core.report.crawl_report.render_charts can draw
+CHART_NAMES = {"funnel", "tokens", "rejects", "scores"}  # what core.report.crawl_report.render_charts can draw
 STAGES = (  # (asset, table) in pipeline order
     ("bronze_documents", BRONZE_DOCUMENTS),
     ("silver_documents", SILVER_DOCUMENTS),
@@ -54,9 +57,34 @@ def _value_counts(dataset, column: str) -> dict[str, int]:
     return dict(counts)
 
 
-def _rows(lake_uri: str, table: str, crawl: str) -> int | None:
+def _sum(dataset, column: str) -> int:
+    import pyarrow.compute as pc
+
+    return sum(int(pc.sum(array).as_py() or 0) for array in _column_batches(dataset, column))
+
+
+def _stage_count(lake_uri: str, stage: str, table: str, crawl: str) -> StageCount:
+    """Rows and characters (n_chars) of a document table's partition, tokens estimated from them."""
     dataset = _dataset(lake_uri, table, crawl)
-    return dataset.count_rows() if dataset is not None else None
+    if dataset is None:
+        return StageCount(stage, table, None)
+    characters = _sum(dataset, "n_chars") if "n_chars" in dataset.schema.names else None
+    return StageCount(stage, table, dataset.count_rows(), characters, estimated_tokens(characters))
+
+
+def _shards_count(lake_uri: str, crawl: str) -> StageCount:
+    """Documents with at least one copy in the shards, and the exact tokens of every copy."""
+    import pyarrow.compute as pc
+
+    dataset = _dataset(lake_uri, SHARDS_DOCUMENTS, crawl)
+    if dataset is None:
+        return StageCount("training_shards", SHARDS_DOCUMENTS, None)
+    documents = tokens = 0
+    for batch in dataset.to_batches(columns=["repetitions", "n_tokens"], batch_size=65_536):
+        repetitions = pc.fill_null(batch.column(0), 0).cast("int64")
+        documents += int(pc.sum(pc.greater(repetitions, 0)).as_py() or 0)
+        tokens += int(pc.sum(pc.multiply(repetitions, pc.fill_null(batch.column(1), 0))).as_py() or 0)
+    return StageCount("training_shards", SHARDS_DOCUMENTS, documents, None, tokens, tokens_exact=True)
 
 
 def collect_report(lake_uri: str, crawl: str) -> CrawlReport:
@@ -69,13 +97,8 @@ def collect_report(lake_uri: str, crawl: str) -> CrawlReport:
         report.files_by_status = _value_counts(manifest, "status")
         report.files_selected = sum(report.files_by_status.values())
     for stage, table in STAGES:
-        if table == SHARDS_DOCUMENTS:
-            documents = _dataset(lake_uri, table, crawl)
-            count = None if documents is None else sum(
-                int(pc.sum(pc.greater(a, 0)).as_py() or 0) for a in _column_batches(documents, "repetitions"))
-        else:
-            count = _rows(lake_uri, table, crawl)
-        report.stages.append(StageCount(stage, table, count))
+        report.stages.append(_shards_count(lake_uri, crawl) if table == SHARDS_DOCUMENTS
+                             else _stage_count(lake_uri, stage, table, crawl))
     for table, target in ((BRONZE_ERRORS, report.bronze_errors_by_reason),
                           (SILVER_REJECTS, report.silver_rejects_by_reason),
                           (DEDUP_REMOVED, report.dedup_removed_by_reason)):

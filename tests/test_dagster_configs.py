@@ -115,7 +115,10 @@ def test_every_silver_field_is_covered_above():
     covered = set(SWITCHES) | {"languages", "language_threshold", "language_thresholds",
                                "lid_model_path", "url_blocklists", "url_domain_rule", "url_rule",
                                "thresholds", "language_overrides", "preset", "precision_wordlists_dir"}
-    assert set(SilverConfig.model_fields) == covered
+    check_bounds = {"min_keep_rate", "max_keep_rate", "keep_rate_min_documents"}  # test_asset_checks
+    assert set(SilverConfig.model_fields) == covered | check_bounds
+    bounds = SilverConfig(min_keep_rate=0.2, max_keep_rate=0.3, keep_rate_min_documents=5)
+    assert bounds.to_chain_config() == SilverConfig().to_chain_config()  # the filters do not see them
 
 
 def test_silver_fineweb2_preset_fields(tmp_path):

@@ -57,6 +57,17 @@ def test_balance_checks_block_the_next_stage():
     assert all(checks[name].blocking for name in balance)
 
 
+def test_every_document_stage_checks_schema_unique_doc_ids_and_keep_rate_and_blocks():
+    graph = build_definitions({}).resolve_asset_graph()
+    checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    stages = {f"{stage}_{name}" for stage in ("bronze", "silver", "dedup")
+              for name in ("schema", "unique_doc_id", "keep_rate")}
+    stages |= {"refined_schema", "refined_unique_doc_id", "refined_keep_rate", "quality_scores_schema",
+               "quality_scores_unique_doc_id", "quality_scores_selected_share"}
+    assert stages <= set(checks)
+    assert all(checks[name].blocking for name in stages)
+
+
 def _imported_packages(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
     names = set()

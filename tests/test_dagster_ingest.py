@@ -51,9 +51,11 @@ def test_materialize_ingest_and_rerun_processes_only_new_files(spark, instance, 
     assert "record_type.request" in bronze["skipped_by_reason"].value
     assert bronze["records_read"].value == 16 + 17 + 16 + 1 + 68 + 1  # WARC: +requests, metadata, warcinfo
     assert bronze["skipped_rows"].value == 0
-    checks = result.get_asset_check_evaluations()
-    assert [c.passed for c in checks] == [True]
-    assert checks[0].metadata["files_checked"].value == 2
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert {name: c.passed for name, c in checks.items()} == {
+        "bronze_counts_match_manifest": True, "bronze_schema": True, "bronze_unique_doc_id": True,
+        "bronze_keep_rate": True}
+    assert checks["bronze_counts_match_manifest"].metadata["files_checked"].value == 2
 
     # A rerun with a larger selection extracts only the new file; earlier rows stay.
     config["ops"]["warc_manifest"]["config"]["n_files"] = 3
@@ -62,7 +64,7 @@ def test_materialize_ingest_and_rerun_processes_only_new_files(spark, instance, 
     bronze = result.asset_materializations_for_node("bronze_documents")[0].metadata
     assert bronze["files_processed"].value == 1
     assert bronze["rows_in_partition"].value == 16 + 68 + 68
-    assert result.get_asset_check_evaluations()[0].passed
+    assert _balance(result).passed
 
 
 def test_too_many_failed_files_fail_the_asset(spark, instance, tmp_path, lake_root):
@@ -90,7 +92,7 @@ def test_sample_crawl_every_page_is_found_where_its_ground_truth_says(spark, ins
                          instance=instance, resources=resources,
                          run_config={"ops": {"warc_manifest": {"config": {"selection": "all"}}}})
     assert result.success
-    (check,) = result.get_asset_check_evaluations()
+    check = _balance(result)
     assert check.passed and check.metadata["files_unbalanced"].value == 0
     truth = json.loads((sample_dir / "crawl-data" / SAMPLE_CRAWL_ID / GROUND_TRUTH_FILE)
                        .read_text(encoding="utf-8"))
@@ -125,13 +127,20 @@ def test_a_missing_skip_row_fails_the_check_and_names_the_file(spark, instance, 
     mirror = make_mirror(tmp_path / "mirror", CRAWL, [WARC_2020, every])
     instance.add_dynamic_partitions(crawl_partitions.name, [CRAWL])
     config = {"ops": {"warc_manifest": {"config": {"selection": "all"}}}}
-    assert _materialize(instance, mirror, lake_root, config).get_asset_check_evaluations()[0].passed
+    assert _balance(_materialize(instance, mirror, lake_root, config)).passed
 
     DeltaTable.forPath(spark, table_uri(lake_root, BRONZE_SKIPS)).delete(
         F.col("reason") == "http_status.non_200")
     config["ops"]["bronze_documents"] = {"config": {"reprocess": False}}
-    result = _materialize(instance, mirror, lake_root, config)  # nothing to extract: only the check
-    (check,) = result.get_asset_check_evaluations()
+    result = _materialize(instance, mirror, lake_root, config)  # nothing to extract: only the checks
+    check = _balance(result)
     assert not check.passed
     assert check.metadata["files_unbalanced"].value == 1
     assert "every.warc.gz" in check.metadata["unbalanced_files"].value
+
+
+def _balance(result):
+    """The bronze_counts_match_manifest evaluation of a run."""
+    (check,) = [c for c in result.get_asset_check_evaluations()
+                if c.check_name == "bronze_counts_match_manifest"]
+    return check

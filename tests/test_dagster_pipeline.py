@@ -46,8 +46,11 @@ def _checks(result) -> dict[str, bool]:
     return {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
 
 
-ALL_CHECKS_PASS = {"bronze_counts_match_manifest": True, "silver_counts_balance": True,
-                   "dedup_counts_balance": True}
+ALL_CHECKS_PASS = {name: True for name in (
+    "bronze_counts_match_manifest", "silver_counts_balance", "dedup_counts_balance",
+    *(f"{stage}_{check}" for stage in ("bronze", "silver", "dedup")
+      for check in ("schema", "unique_doc_id", "keep_rate")))}
+BRONZE_CHECKS_PASS = {name: True for name in ALL_CHECKS_PASS if name.startswith("bronze")}
 
 
 def test_a_smaller_reset_selection_leaves_only_its_files_in_every_stage(
@@ -86,14 +89,15 @@ def test_an_unbalanced_bronze_fails_its_blocking_check_and_silver_does_not_run(
     mirror = make_mirror(tmp_path / "mirror", CRAWL, [WHIRLWIND_WARC])
     result = _run(instance, mirror, lake_root, {"selection": "all"},
                   assets=[warc_manifest, bronze_documents])
-    assert result.success and _checks(result) == {"bronze_counts_match_manifest": True}
+    assert result.success and _checks(result) == BRONZE_CHECKS_PASS
 
     # A row goes missing behind the manifest's back: bronze no longer holds what the manifest says.
     DeltaTable.forPath(spark, table_uri(lake_root, BRONZE_DOCUMENTS)).delete(F.col("snapshot") == CRAWL)
     result = _run(instance, mirror, lake_root, {"selection": "all"})
     assert not result.success
-    assert _checks(result) == {"bronze_counts_match_manifest": False}
-    check = result.get_asset_check_evaluations()[0]
+    assert _checks(result) == {**BRONZE_CHECKS_PASS, "bronze_counts_match_manifest": False}
+    check = next(c for c in result.get_asset_check_evaluations()
+                 if c.check_name == "bronze_counts_match_manifest")
     assert check.metadata["rows_in_bronze"].value == 0
     assert check.metadata["documents_in_manifest"].value == 1
     failed = {e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"}

@@ -69,3 +69,41 @@ def test_reasons_beyond_the_top_are_summed_and_shares_guard_zero():
     assert "| `r00` | 100 |" in page and "| `r15` |" not in page
     assert f"| (other) | {sum(100 - i for i in range(15, 20)):,} |" in page
     assert "| bronze_documents | `bronze/documents` | 0 |  |" in page  # no share of an empty bronze
+
+
+def test_documents_and_tokens_at_every_stage_estimates_labelled_shards_exact(tmp_path):
+    from contract.tables import BRONZE_DOCUMENTS, SHARDS_DOCUMENTS, SHARDS_MANIFEST
+
+    from core.report.crawl_report import CHARS_PER_TOKEN
+
+    lake = str(tmp_path / "lake")
+    _write(lake, BRONZE_DOCUMENTS, A, n_chars=pa.array([4_000, 2_000, 1_000, 3_000], pa.int64()))
+    _write(lake, SILVER_DOCUMENTS, A, n_chars=pa.array([4_000, 2_001], pa.int64()))
+    _write(lake, DEDUP_DOCUMENTS, A, n_chars=pa.array([4_000], pa.int64()))
+    _write(lake, DEDUP_DOCUMENTS, B, n_chars=pa.array([9_999_999], pa.int64()))  # another crawl
+    # Two documents: one left out, one in twice (3 tokens of text + end-of-document, per copy).
+    _write(lake, SHARDS_DOCUMENTS, A, repetitions=pa.array([0, 2], pa.int32()),
+           n_tokens=pa.array([None, 4], pa.int64()))
+    write_deltalake(table_uri(lake, SHARDS_MANIFEST), pa.table({
+        "snapshot": [A], "n_documents": pa.array([2], pa.int64()), "n_tokens": pa.array([8], pa.int64())}),
+        partition_by=["snapshot"])
+
+    report = collect_report(lake, A)
+    stages = {s.stage: s for s in report.stages}
+    assert CHARS_PER_TOKEN == 4.0
+    assert (stages["bronze_documents"].characters, stages["bronze_documents"].tokens) == (10_000, 2_500)
+    assert stages["silver_documents"].tokens == 1_500  # 6,001 / 4 rounded
+    assert (stages["dedup_documents"].characters, stages["dedup_documents"].tokens) == (4_000, 1_000)
+    assert not any(stages[s].tokens_exact for s in ("bronze_documents", "silver_documents", "dedup_documents"))
+    shards = stages["training_shards"]
+    assert (shards.documents, shards.tokens, shards.tokens_exact) == (1, 8, True)
+    assert shards.tokens == report.shard_tokens  # the manifest's total
+    assert stages["refined_documents"].tokens is None
+
+    written = write_report(lake, report)
+    page = written.markdown
+    assert "| bronze_documents | `bronze/documents` | 4 | 100.0% | 10,000 | ≈2,500 | 100.0% |" in page
+    assert "| dedup_documents | `dedup/documents` | 1 | 25.0% | 4,000 | ≈1,000 | 40.0% |" in page
+    assert "| training_shards | `shards/documents` | 1 | 25.0% |  | 8 | 0.3% |" in page
+    assert "`≈` marks an estimate, characters / 4" in page and "tokens are exact" in page
+    assert "![tokens at every stage](tokens.png)" in page and "tokens" in written.charts

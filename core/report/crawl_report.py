@@ -12,6 +12,18 @@ from typing import Mapping
 
 SCORE_BINS = 10  # score histogram: [0, 0.1), ..., [0.9, 1.0]
 TOP_REASONS = 15  # reasons listed per table; the rest are summed as "(other)"
+# Tokens of the stages before the shards are estimated from their characters: about 4 characters of
+# English text per token for GPT-style BPE tokenizers (OpenAI's tokenizer guide: "one token generally
+# corresponds to ~4 characters of text for common English text"). Only the shards are tokenized.
+CHARS_PER_TOKEN = 4.0
+TOKENS_NOTE = (f"Tokens: `≈` marks an estimate, characters / {CHARS_PER_TOKEN:g} (about {CHARS_PER_TOKEN:g} "
+               "characters of English per BPE token), for the stages before the shards; training_shards' "
+               "tokens are exact: the shards tokenizer's, end-of-document tokens and repeated copies included.")
+
+
+def estimated_tokens(characters: int | None) -> int | None:
+    """Tokens estimated from characters (CHARS_PER_TOKEN); None when the characters are unknown."""
+    return None if characters is None else round(characters / CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,9 @@ class StageCount:
     stage: str  # asset name, e.g. silver_documents
     table: str  # lake table, e.g. silver/documents
     documents: int | None  # rows of the crawl's partition; None: the table has no rows for the crawl
+    characters: int | None = None  # sum of n_chars of those rows; None: not known for the stage
+    tokens: int | None = None  # exact when tokens_exact, else estimated_tokens(characters)
+    tokens_exact: bool = False  # counted by the shards tokenizer (training_shards)
 
 
 @dataclass
@@ -75,16 +90,25 @@ def render_markdown(report: CrawlReport, charts: Mapping[str, str] = {}) -> str:
     if report.files_selected is not None:
         status = ", ".join(f"{n:,} {s}" for s, n in sorted(report.files_by_status.items()))
         out += [f"Files selected: {report.files_selected:,} ({status}).", ""]
-    out += ["## Documents at every stage", "", "| stage | table | documents | of bronze |", "|---|---|---:|---:|"]
+    out += ["## Documents and tokens at every stage", "",
+            "| stage | table | documents | of bronze | characters | tokens | tokens of bronze |",
+            "|---|---|---:|---:|---:|---:|---:|"]
     bronze = report.documents("bronze_documents")
+    bronze_tokens = next((s.tokens for s in report.stages if s.stage == "bronze_documents"), None)
     for s in report.stages:
         shown = f"{s.documents:,}" if s.documents is not None else "no rows (not run?)"
-        out.append(f"| {s.stage} | `{s.table}` | {shown} | {_share(s.documents, bronze)} |")
+        characters = f"{s.characters:,}" if s.characters is not None else ""
+        tokens = "" if s.tokens is None else f"{'' if s.tokens_exact else '≈'}{s.tokens:,}"
+        out.append(f"| {s.stage} | `{s.table}` | {shown} | {_share(s.documents, bronze)} | {characters} | "
+                   f"{tokens} | {_share(s.tokens, bronze_tokens)} |")
+    out += ["", TOKENS_NOTE]
     if report.shard_tokens is not None:
         out += ["", f"Training shards: {report.shards:,} shards, {report.shard_documents:,} sequences, "
                     f"{report.shard_tokens:,} tokens."]
     if "funnel" in charts:
         out += ["", f"![documents at every stage]({charts['funnel']})"]
+    if "tokens" in charts:
+        out += ["", f"![tokens at every stage]({charts['tokens']})"]
     silver_in = report.documents("bronze_documents")
     out += ["", "## Why documents left", "", "### Bronze errors (files and records)", ""]
     out += _counts_table(report.bronze_errors_by_reason, "reason", None)
@@ -128,7 +152,8 @@ def _png(fig) -> bytes:
 
 
 def render_charts(report: CrawlReport) -> dict[str, bytes]:
-    """PNG bytes by chart name: `funnel` (documents per stage), `rejects` (silver reasons), `scores`."""
+    """PNG bytes by chart name: `funnel` (documents per stage), `tokens` (tokens per stage), `rejects`
+    (silver reasons), `scores`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,6 +167,15 @@ def render_charts(report: CrawlReport) -> dict[str, bytes]:
         ax.set_title(f"{report.crawl}: documents at every stage")
         ax.set_xlabel("documents")
         charts["funnel"] = _png(fig)
+    with_tokens = [s for s in report.stages if s.tokens is not None]
+    if with_tokens:
+        fig, ax = plt.subplots(figsize=(7, 0.4 * len(with_tokens) + 1.0), dpi=90)
+        ax.barh([s.stage + ("" if s.tokens_exact else " (est.)") for s in reversed(with_tokens)],
+                [s.tokens for s in reversed(with_tokens)],
+                color=["#4c72b0" if s.tokens_exact else "#8da0cb" for s in reversed(with_tokens)])
+        ax.set_title(f"{report.crawl}: tokens at every stage (est. = characters / {CHARS_PER_TOKEN:g})")
+        ax.set_xlabel("tokens")
+        charts["tokens"] = _png(fig)
     if report.silver_rejects_by_reason:
         items = sorted(report.silver_rejects_by_reason.items(), key=lambda kv: kv[1])[-TOP_REASONS:]
         fig, ax = plt.subplots(figsize=(7, 0.35 * len(items) + 1.0), dpi=90)
