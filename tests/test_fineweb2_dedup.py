@@ -361,3 +361,28 @@ def test_decisions_agree_with_datatrove_minhash_under_the_fineweb2_config(spark,
     assert sum(result.kept_by_language.values()) == len(reference_sizes) == len(reference)
     pairs = [g for g in reference if len(g) > 1]
     assert all(len(g) == 2 and not g[1].endswith("-third") for g in pairs) and len(pairs) >= 2 * len(rows) // 9
+
+
+def test_the_asset_follows_silver_preset_and_reports_documents_per_language(spark, lake_root):
+    """dedup_documents with its default config on a crawl that silver filtered with FineWeb2's recipe:
+    FineWeb2's dedup, kept and removed documents per language (table and PNG chart), a passing check."""
+    from dagster import DagsterInstance, materialize
+
+    from assets.dedup import dedup_documents
+    from resources import LakeResource, SparkResource
+    from resources.partitions import crawl_partitions
+
+    _before_filtering_crawl(spark, lake_root)
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(crawl_partitions.name, [CRAWL_A])
+        result = materialize([dedup_documents], partition_key=CRAWL_A, instance=instance,
+                             resources={"spark": SparkResource(), "lake": LakeResource(root=lake_root)})
+    [materialization] = result.asset_materializations_for_node("dedup_documents")
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    assert metadata["preset"] == "fineweb2" and metadata["filtered_inputs"] == 3
+    assert "| fra_Latn | 1 |" in metadata["kept_by_language"] and "| cmn_Hani | 1 |" in metadata["kept_by_language"]
+    assert "| fra_Latn | 1 |" in metadata["removed_by_language"]
+    assert metadata["kept_by_language_chart"].startswith("![") and "data:image/png;base64," in metadata[
+        "kept_by_language_chart"]
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed
