@@ -18,6 +18,7 @@ from contract.tables import (
 )
 from resources.partitions import crawl_partitions
 from resources import LakeResource, SparkResource
+from spark_jobs.dedup.inputs import silver_preset
 from spark_jobs.dedup.job import DedupConfig, balance_ok, dedup_balance, run_dedup
 from spark_jobs.progress import report_progress
 
@@ -41,12 +42,19 @@ class DedupAssetConfig(Config):
     exact: bool = Field(default=True, description="Exact dedup on the normalized-text hash.")
     near: bool = Field(default=True, description="MinHash LSH near dedup.")
     cross_crawl: bool = Field(default=True, description="Also against every earlier crawl's signatures.")
+    preset: Literal["silver", "fineweb", "fineweb2"] = Field(
+        default="silver",
+        description="silver: the preset silver ran with for this crawl. fineweb: silver's kept documents, whitespace "
+                    "words, all languages together. fineweb2: per language and script, before the quality "
+                    "filters (their rejects count in cluster sizes), words from each language's tokenizer.")
 
-    def to_job_config(self) -> DedupConfig:
+    def to_job_config(self, silver: str = "fineweb") -> DedupConfig:
+        """The job's config; `silver` (silver's preset for the crawl) applies when the field says "silver"."""
         return DedupConfig(
             num_bands=self.num_bands, rows_per_band=self.rows_per_band, ngram=self.ngram,
             seed=self.seed, verify_threshold=self.verify_threshold, verify_method=self.verify_method,
-            exact=self.exact, near=self.near, cross_crawl=self.cross_crawl)
+            exact=self.exact, near=self.near, cross_crawl=self.cross_crawl,
+            preset=silver if self.preset == "silver" else self.preset)
 
 
 # ---- asset checks of the dedup tables (schema, unique doc_id, keep rate) -------------------------
@@ -107,8 +115,10 @@ def dedup_documents(
 def _dedup_of_crawl(context, config: DedupCheckedConfig, spark: SparkResource, lake: LakeResource,
                     crawl: str):
     session = spark.session()
+    silver = silver_preset(session, lake.uri, crawl) if config.preset == "silver" else config.preset
+    job_config = config.to_job_config(silver)
     with report_progress(session, context.log.info, f"dedup {crawl}"):
-        result = run_dedup(session, lake.uri, crawl, config.to_job_config())
+        result = run_dedup(session, lake.uri, crawl, job_config)
     if result.earlier_without_signatures:
         context.log.warning(f"{crawl}: earlier crawls without dedup signatures (not compared): "
                             f"{result.earlier_without_signatures}")
@@ -132,6 +142,13 @@ def _dedup_of_crawl(context, config: DedupCheckedConfig, spark: SparkResource, l
         "removed_by_kind": MetadataValue.md(counts_table(result.removed_by, "kind", result.documents_in)),
         "cluster_sizes": MetadataValue.md(counts_table(result.cluster_sizes, "documents of the crawl")),
         "cluster_size_chart": bar_chart_markdown(result.cluster_sizes, f"{crawl}: clusters by size"),
+        "preset": job_config.preset,
+        "kept_by_language": MetadataValue.md(counts_table(result.kept_by_language, "language", result.kept)),
+        "kept_by_language_chart": bar_chart_markdown(result.kept_by_language, f"{crawl}: kept documents by language"),
+        "removed_by_language": MetadataValue.md(
+            counts_table(result.removed_by_language, "language", result.removed)),
+        "filtered_inputs": result.filtered_inputs,
+        "removed_for_filtered_survivor": result.removed_for_filtered_survivor,
         "table": MetadataValue.path(lake.table(DEDUP_DOCUMENTS)),
         "removed_table": MetadataValue.path(lake.table(DEDUP_REMOVED)),
         "clusters_table": MetadataValue.path(lake.table(DEDUP_CLUSTERS)),
@@ -142,6 +159,7 @@ def _dedup_of_crawl(context, config: DedupCheckedConfig, spark: SparkResource, l
         check_name="dedup_counts_balance",
         passed=balance_ok(counts),
         metadata={**{f"rows_{k}": v for k, v in counts.items()},
-                  "rule": "silver == documents + removed; sum(dup_count) == documents + removed within crawl"},
+                  "rule": "silver == documents + removed; sum(dup_count) == documents + removed with a kept "
+                          "representative + filtered members of kept clusters"},
     )
     yield from dedup_table_checks(session, lake.uri, crawl, config)

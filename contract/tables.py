@@ -227,6 +227,13 @@ DEDUP_SIGNATURES_SCHEMA = pa.schema(
         # (the smallest doc_id among the byte-identical copies), null on the other copies.
         ("shingle_set", pa.list_(pa.int64())),
         ("shingle_set_doc_id", pa.string()),  # the row holding this text's shingle_set; null: written before
+        # silver's language and script (null in a lake written before they were stored); with the
+        # fineweb2 preset only rows of one language and script are compared
+        ("language", pa.string()),
+        ("script", pa.string()),
+        # false: a silver reject of a quality filter, deduplicated before filtering (fineweb2 preset);
+        # null in a lake written before (every row was a kept silver document then)
+        ("passed_filters", pa.bool_()),
     ]
 )
 
@@ -234,7 +241,10 @@ DEDUP_SIGNATURES_SCHEMA = pa.schema(
 DEDUP_DOCUMENT_COLUMNS = pa.schema(
     [
         ("dup_cluster_id", pa.string()),  # doc_id of the cluster's representative (itself when kept)
-        ("dup_count", pa.int64()),  # documents of this crawl in its cluster, itself included (>= 1)
+        # documents of this crawl in its cluster, itself included (>= 1); with the fineweb2 preset
+        # counted before filtering (members a quality filter rejected count too), as FineWeb2's
+        # minhash_cluster_size
+        ("dup_count", pa.int64()),
     ]
 )
 
@@ -268,6 +278,12 @@ DEDUP_CLUSTERS_SCHEMA = pa.schema(
         ("n_exact", pa.int64()),  # of which removed as exact copies
         ("n_near", pa.int64()),  # of which removed as near duplicates
         ("min_similarity", pa.float64()),  # smallest estimated Jaccard of a removed member with the representative
+        # of the members in this crawl (all alike with the fineweb2 preset; one of them otherwise)
+        ("language", pa.string()),
+        ("script", pa.string()),
+        # members rejected by a quality filter (fineweb2 preset, dedup before filtering; 0 otherwise),
+        # counted in n_documents, n_exact, n_near and in the kept document's dup_count
+        ("n_filtered", pa.int64()),
     ]
 )
 

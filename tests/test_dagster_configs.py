@@ -140,7 +140,8 @@ def test_silver_fineweb2_preset_fields(tmp_path):
 def test_dedup_config_maps_every_field_by_name():
     assert DedupAssetConfig().to_job_config() == DedupConfig()
     changed = {"num_bands": 9, "rows_per_band": 13, "ngram": 3, "seed": 7, "verify_threshold": 0.6,
-               "verify_method": "minhash", "exact": False, "near": False, "cross_crawl": False}
+               "verify_method": "minhash", "exact": False, "near": False, "cross_crawl": False,
+               "preset": "fineweb2"}
     assert set(changed) == set(DedupAssetConfig.model_fields)
     job = DedupAssetConfig(**changed).to_job_config()
     for name, value in changed.items():

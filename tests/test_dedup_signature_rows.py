@@ -32,14 +32,17 @@ def _key(text):
 def silver_rows(spec: list[tuple[str, str | None]]) -> list[dict]:
     """(doc_id, text name) -> rows sorted as the signature step sorts them: by (text key, doc_id)."""
     rows = [{"doc_id": d, "snapshot": "CC-MAIN-2024-10", "fetch_time": T0,
-             "text": None if t is None else TEXTS[t], TEXT_KEY: _key(None if t is None else TEXTS[t])}
+             "text": None if t is None else TEXTS[t], "language": "en", "script": None, "passed_filters": True,
+             TEXT_KEY: _key(None if t is None else TEXTS[t])}
             for d, t in spec]
     return sorted(rows, key=lambda r: (r[TEXT_KEY] is None, r[TEXT_KEY] or 0, r["doc_id"]))
 
 
 def run_task(rows: list[dict], batch_rows: int) -> list[dict]:
     schema = pa.schema([("doc_id", pa.string()), ("snapshot", pa.string()),
-                        ("fetch_time", pa.timestamp("us", tz="UTC")), ("text", pa.string()), (TEXT_KEY, pa.int64())])
+                        ("fetch_time", pa.timestamp("us", tz="UTC")), ("text", pa.string()),
+                        ("language", pa.string()), ("script", pa.string()), ("passed_filters", pa.bool_()),
+                        (TEXT_KEY, pa.int64())])
     batch = pa.RecordBatch.from_pylist(rows, schema=schema)
     out = list(make_signature_batches(DedupConfig(), batch_rows)([batch]))
     assert all(b.schema == DEDUP_SIGNATURES_SCHEMA for b in out)

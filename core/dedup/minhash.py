@@ -16,9 +16,10 @@ Rules (stated once, used everywhere):
   EMPTY_SIGNATURE_VALUE (2^64 - 1) in every position, a value no real minimum can take (real values
   are < 2^61 - 1); `estimate_jaccard` returns 0.0 when either side is the sentinel, and in the Arrow
   output its band hashes are null, so empty documents never become LSH candidates of each other.
-- Words are the space-separated tokens of the normalized text. For scripts without spaces (Chinese,
-  Japanese, Thai) a "word" is a whole run, so MinHash there degrades towards exact matching of long
-  runs; FineWeb-2 uses per-language word tokenizers for that.
+- Words (MinHashParams.words): "whitespace" (FineWeb, the default) takes the space-separated tokens
+  of the normalized text; for scripts without spaces (Chinese, Japanese, Thai) a "word" is then a
+  whole run, so MinHash degrades towards exact matching of long runs. "language" (FineWeb2) first
+  splits each text with its language's word tokenizer (language_words.py, a `language_key` column).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from core.dedup.language_words import WORD_MODES, WORDS_LANGUAGE, WORDS_WHITESPACE, segment_words
 from core.dedup.normalize import exact_key, normalize_array
 
 MERSENNE_61 = (1 << 61) - 1
@@ -52,11 +54,16 @@ class MinHashParams:
     rows_per_band: int = 8  # FineWeb: MinhashConfig.hashes_per_bucket = 8
     ngram: int = 5  # FineWeb: MinhashConfig.n_grams = 5
     seed: int = 1  # FineWeb: MinhashConfig.seed = 1 (our permutations differ from datatrove's anyway)
+    # FineWeb: "whitespace" (the normalized text's space-separated tokens); FineWeb2's
+    # MinhashDedupSignature(language=...) uses "language" (language_words.py: the language's word tokenizer)
+    words: str = WORDS_WHITESPACE
 
     def __post_init__(self):
         for name in ("num_bands", "rows_per_band", "ngram"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MinHashParams.{name} must be >= 1, got {getattr(self, name)}")
+        if self.words not in WORD_MODES:
+            raise ValueError(f"MinHashParams.words must be one of {WORD_MODES}, got {self.words!r}")
 
     @property
     def num_perm(self) -> int:
@@ -238,12 +245,19 @@ def _signatures_of_normalized(norm: pa.Array, params: MinHashParams
     return _min_permuted(x, sh_counts, params), counts, x, sh_counts
 
 
-def signatures(texts: list[str] | pa.Array, params: MinHashParams = MinHashParams()) -> np.ndarray:
+def signatures(texts: list[str] | pa.Array, params: MinHashParams = MinHashParams(),
+               languages: list[str | None] | None = None) -> np.ndarray:
     """MinHash signatures of raw texts: uint64 array of shape (len(texts), num_bands * rows_per_band).
 
     Values are in [0, 2^61 - 1); a document without shingles (empty after normalization) gets the
-    sentinel EMPTY_SIGNATURE_VALUE in every position."""
-    return _signatures_of_normalized(normalize_array(texts), params)[0]
+    sentinel EMPTY_SIGNATURE_VALUE in every position. With `params.words == "language"`,
+    `languages` (`fra_Latn` per text) chooses each text's word tokenizer."""
+    norm = normalize_array(texts)
+    if params.words == WORDS_LANGUAGE:
+        if languages is None:
+            raise ValueError("MinHash words by language need `languages`, one key per text")
+        norm = segment_words(norm, languages)
+    return _signatures_of_normalized(norm, params)[0]
 
 
 def is_empty_signature(sig: np.ndarray) -> np.ndarray:
@@ -284,6 +298,7 @@ def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float | np.ndarray
 # Arrow entry point for Spark's mapInArrow
 
 SIGNATURE_COLUMNS_BYTES_PER_CHUNK = 8 << 20  # bound the intermediate arrays (~10x the text bytes)
+LANGUAGE_KEY_COLUMN = "language_key"  # `fra_Latn`: which word tokenizer splits the row (words="language")
 
 
 def signature_schema(doc_id_type: pa.DataType = pa.string(), with_shingle_sets: bool = False) -> pa.Schema:
@@ -332,7 +347,7 @@ def _chunk_bounds(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
 def _signature_chunk(batch: pa.RecordBatch, params: MinHashParams, with_shingle_sets: bool) -> pa.RecordBatch:
     texts = batch.column("text")
     norm = normalize_array(texts)
-    sig, counts, x, sh_counts = _signatures_of_normalized(norm, params)
+    sig, counts, x, sh_counts = _signatures_of_normalized(_words_of(norm, batch, params), params)
     n = len(batch)
     exact = [
         None if raw is None else exact_key(nt or "", raw)
@@ -358,6 +373,17 @@ def _signature_chunk(batch: pa.RecordBatch, params: MinHashParams, with_shingle_
         columns.append(_sorted_sets(x, sh_counts, pc.is_null(texts)))
     return pa.RecordBatch.from_arrays(columns, schema=signature_schema(batch.schema.field("doc_id").type,
                                                                        with_shingle_sets))
+
+
+def _words_of(norm: pa.Array, batch: pa.RecordBatch, params: MinHashParams) -> pa.Array:
+    """The normalized column with words separated as `params.words` says: unchanged for
+    "whitespace"; for "language", split by each row's language (column LANGUAGE_KEY_COLUMN)."""
+    if params.words != WORDS_LANGUAGE:
+        return norm
+    if LANGUAGE_KEY_COLUMN not in batch.schema.names:
+        raise ValueError(f"MinHash words by language need a {LANGUAGE_KEY_COLUMN!r} column "
+                         f"(e.g. fra_Latn per row); the batch has {batch.schema.names}")
+    return segment_words(norm, batch.column(LANGUAGE_KEY_COLUMN).to_pylist())
 
 
 def signatures_from_column(minhash: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.dedup.language_words import WORDS_LANGUAGE, WORDS_WHITESPACE
 from core.dedup.minhash import MinHashParams
 
 REASON_EXACT = "dedup.exact"
 REASON_NEAR = "dedup.near"
 VERIFY_METHODS = ("minhash", "exact")
+# fineweb: silver's kept documents, whitespace words, every language together (FineWeb dedups its
+# English output after the filters). fineweb2: per language and script, before the quality filters,
+# words from the language's tokenizer (fineweb-2-pipeline.py step 4; see inputs.py).
+PRESETS = ("fineweb", "fineweb2")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class DedupConfig:
     near: bool = True  # MinHash LSH near dedup
     cross_crawl: bool = True  # against the signatures of every earlier crawl in the lake
     partitions: int | None = None  # tasks for the signature step (default: 2 x default parallelism)
+    preset: str = "fineweb"  # PRESETS; FineWeb2: MinhashDedupSignature(language=lang_script) before filtering
 
     def __post_init__(self):
         if self.verify_threshold is not None and not 0.0 <= self.verify_threshold <= 1.0:
@@ -54,15 +60,26 @@ class DedupConfig:
             raise ValueError(f"pair_bucket_max must be at least 2, got {self.pair_bucket_max}")
         if self.verify_method not in VERIFY_METHODS:
             raise ValueError(f"verify_method must be one of {VERIFY_METHODS}, got {self.verify_method!r}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+
+    @property
+    def per_language(self) -> bool:
+        """Clusters within one language and script, words from its tokenizer, before the quality
+        filters (the fineweb2 preset)."""
+        return self.preset == "fineweb2"
 
     @property
     def minhash(self) -> MinHashParams:
-        return MinHashParams(self.num_bands, self.rows_per_band, self.ngram, self.seed)
+        words = WORDS_LANGUAGE if self.per_language else WORDS_WHITESPACE
+        return MinHashParams(self.num_bands, self.rows_per_band, self.ngram, self.seed, words)
 
     @property
     def params_tag(self) -> str:
-        """Identifies signatures that are comparable: the same tag means the same permutations."""
-        return f"b{self.num_bands}r{self.rows_per_band}n{self.ngram}s{self.seed}"
+        """Identifies signatures that are comparable: the same tag means the same permutations and
+        the same words (`-wlang`: split by each language's tokenizer, so not comparable with FineWeb's)."""
+        words = "-wlang" if self.per_language else ""
+        return f"b{self.num_bands}r{self.rows_per_band}n{self.ngram}s{self.seed}{words}"
 
 
 @dataclass
@@ -83,7 +100,13 @@ class DedupResult:
     earlier_without_signatures: list[str] = field(default_factory=list)
     cluster_sizes: dict[str, int] = field(default_factory=dict)  # size bin -> clusters (this crawl's members)
     removed_by: dict[str, int] = field(default_factory=dict)  # "dedup.exact", "dedup.near.cross_crawl", ...
-
+    kept_by_language: dict[str, int] = field(default_factory=dict)  # `fra_Latn` (or `fr`, `unknown`) -> kept
+    removed_by_language: dict[str, int] = field(default_factory=dict)  # same keys -> duplicates removed
+    # fineweb2 (before filtering): documents rejected by a quality filter that were deduplicated with
+    # the kept ones (counted in cluster sizes), and kept documents removed because their cluster's
+    # survivor is such a document (FineWeb2 filters the survivor after dedup, so the cluster is lost)
+    filtered_inputs: int = 0
+    removed_for_filtered_survivor: int = 0
     @property
     def removed(self) -> int:
         return self.exact_removed + self.near_removed

@@ -5,11 +5,13 @@ nodes are strings that sort like the representative rule (nodes.py), so a compon
 smallest member. A document's cluster representative is the component of its exact representative
 (or the exact representative itself when it is in no verified edge).
 
-A document is kept iff it is its cluster's representative. A removed document names the
+A document is kept iff it is its cluster's representative (with the fineweb2 preset, where the
+inputs include documents a quality filter rejected, iff it is the representative and passed the
+filters: the outputs keep silver's documents only). A removed document names the
 representative as `duplicate_of`, with reason `dedup.exact` when it is an exact copy (even when the
 representative is a near duplicate of its exact representative), else `dedup.near`; `cross_crawl`
-when the representative is in an earlier crawl. `dup_count` is the number of documents of this crawl
-in the cluster (itself included): a kept document's cluster has no earlier member by construction.
+when the representative is in an earlier crawl. `dup_count` is the number of input documents of this crawl
+in the cluster (itself included; with the fineweb2 preset also those a quality filter rejected): a kept document's cluster has no earlier member by construction.
 Copies in later crawls do not change it (that would make an old crawl's result depend on later
 ones). `similarity` of a removed document is the MinHash estimate of its Jaccard with the
 representative, whatever the verification method.
@@ -37,15 +39,16 @@ def with_cluster_representatives(docs, edges):
 
 
 def decide(docs, current, earlier, snapshot: str):
-    """One row per document of the crawl (docs with `exact_rep` and `rep`): doc_id, kept, reason,
-    duplicate_of (+ its snapshot), cross_crawl, dup_count, n_exact, n_near, similarity; checkpointed,
-    since every output and the summary read it."""
+    """One row per input document of the crawl (docs with `exact_rep` and `rep`): doc_id, kept (the
+    cluster's survivor), reason, duplicate_of (+ its snapshot), cross_crawl, dup_count, n_exact,
+    n_near, n_filtered, rep_passed_filters, similarity, passed_filters, language, script;
+    checkpointed, since every output and the summary read it."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     members = Window.partitionBy("rep")
     decisions = (
-        docs.select("node", "exact_rep", "rep", "minhash")
+        docs.select("node", "exact_rep", "rep", "minhash", "passed_filters", "language", "script")
         .withColumn("doc_id", node_doc_id(F.col("node")))
         .withColumn("kept", F.col("rep") == F.col("node"))
         .withColumn("reason", F.when(F.col("kept"), F.lit(None).cast("string"))
@@ -57,6 +60,10 @@ def decide(docs, current, earlier, snapshot: str):
         .withColumn("dup_count", F.count(F.lit(1)).over(members))
         .withColumn("n_exact", F.sum(F.when(F.col("reason") == REASON_EXACT, 1).otherwise(0)).over(members))
         .withColumn("n_near", F.sum(F.when(F.col("reason") == REASON_NEAR, 1).otherwise(0)).over(members))
+        .withColumn("n_filtered", F.sum(F.when(F.col("passed_filters"), 0).otherwise(1)).over(members))
+        # whether the survivor (this crawl's) passed the quality filters; null: survivor in an earlier crawl
+        .withColumn("rep_passed_filters",
+                    F.max(F.when(F.col("kept"), F.col("passed_filters"))).over(members))
     )
     rep_minhash = current.select(F.col("node").alias("rep"), F.col("minhash").alias("rep_minhash"))
     if earlier is not None:

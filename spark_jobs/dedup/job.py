@@ -68,8 +68,8 @@ def run_dedup(spark, lake_root: str, snapshot: str, config: DedupConfig = DedupC
     earlier_crawls, missing = _earlier_crawls(spark, lake_root, snapshot, config)  # raises before any write
     # 1. signatures
     write_signatures(spark, lake_root, snapshot, config)
-    current = crawl_signatures(spark, lake_root, snapshot)
-    earlier = as_nodes(earlier_signature_rows(spark, lake_root, snapshot)) if earlier_crawls else None
+    current = crawl_signatures(spark, lake_root, snapshot, config)
+    earlier = as_nodes(earlier_signature_rows(spark, lake_root, snapshot), config) if earlier_crawls else None
     # 2. exact representatives (checkpointed: the near step and the decisions both read them)
     exact_docs = exact_representatives(current, earlier, config).localCheckpoint(eager=True)
     # 3. near: LSH candidate edges, verified

@@ -1,8 +1,9 @@
 """The function the signature step runs per Spark task (mapInArrow): silver rows in, `dedup/signatures`
 rows out, each distinct text computed once.
 
-Input rows come sorted by (TEXT_KEY, doc_id), TEXT_KEY being a 64-bit hash of the text
-(signatures.py), so byte-identical texts form runs of adjacent rows, also across Arrow batches. A run
+Input rows come sorted by (TEXT_KEY, doc_id), TEXT_KEY being a 64-bit hash of the text (and, with
+the fineweb2 preset, of its language and script, whose word tokenizer the signature depends on:
+signatures.py), so byte-identical texts form runs of adjacent rows, also across Arrow batches. A run
 starts where the key or the text differs from the previous row (the texts are compared, so a hash
 collision only splits a run). The signature of a run is computed from its first row; every row of
 the run gets the full signature, and the shingle set is stored on the first row only (the smallest
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from contract.tables import DEDUP_SIGNATURES_SCHEMA
 from core.arrow_batches import slices
-from core.dedup.minhash import MinHashParams, signature_columns
+from core.dedup.minhash import LANGUAGE_KEY_COLUMN, MinHashParams, signature_columns
 from spark_jobs.dedup.config import DedupConfig
 
 TEXT_KEY = "text_key"
@@ -55,8 +56,10 @@ def signature_part(part: pa.RecordBatch, params: MinHashParams, tag: str, previo
     keys = pc.fill_null(part.column(TEXT_KEY), 0).to_numpy(zero_copy_only=False)
     starts = run_starts(keys, texts, previous)
     first = np.flatnonzero(starts)
-    fresh = signature_columns(pa.RecordBatch.from_arrays([doc_ids.take(first), texts.take(first)],
-                                                         ["doc_id", "text"]), params, with_shingle_sets=True)
+    languages = pa.array(language_keys(part), pa.string()).take(first)
+    fresh = signature_columns(pa.RecordBatch.from_arrays([doc_ids.take(first), texts.take(first), languages],
+                                                         ["doc_id", "text", LANGUAGE_KEY_COLUMN]),
+                              params, with_shingle_sets=True)
     computed = pa.Table.from_batches([fresh.select(_COMPUTED)])
     holders = doc_ids.take(first)
     run = np.cumsum(starts) - 1  # index of each row's run among this batch's fresh runs; -1: the previous run
@@ -73,6 +76,9 @@ def signature_part(part: pa.RecordBatch, params: MinHashParams, tag: str, previo
         "minhash_params": pa.array([tag] * n, pa.string()),
         "shingle_set": computed.column("shingle_set").take(pa.array(run, mask=~starts)),
         "shingle_set_doc_id": holders.take(index),
+        "language": part.column("language"),
+        "script": part.column("script"),
+        "passed_filters": part.column("passed_filters"),
     }
     for name in _COMPUTED[:-1]:
         columns[name] = computed.column(name).take(index)
@@ -84,13 +90,19 @@ def signature_part(part: pa.RecordBatch, params: MinHashParams, tag: str, previo
     return out, tail
 
 
+def language_keys(part: pa.RecordBatch) -> list[str | None]:
+    """`fra_Latn` per row (`fra` without a script, None without a language): the word tokenizer key."""
+    return [None if language is None else (f"{language}_{script}" if script else language)
+            for language, script in zip(part.column("language").to_pylist(), part.column("script").to_pylist())]
+
+
 def _single_chunk(array):
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def make_signature_batches(config: DedupConfig, batch_rows: int = 512):
-    """The function Spark runs per task: sorted silver rows (doc_id, snapshot, fetch_time, text,
-    TEXT_KEY) in, signature rows out, `batch_rows` documents at a time to bound Python memory."""
+    """The function Spark runs per task: sorted input rows (inputs.INPUT_COLUMNS + TEXT_KEY) in,
+    signature rows out, `batch_rows` documents at a time to bound Python memory."""
     params, tag = config.minhash, config.params_tag
 
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

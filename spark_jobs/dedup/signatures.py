@@ -1,7 +1,8 @@
 """Step 1 of dedup: MinHash signatures and shingle sets of a crawl, written to and read back from
 `dedup/signatures`.
 
-`mapInArrow` over the crawl's silver rows calls `minhash.signature_columns` (exact hash of the
+`mapInArrow` over the crawl's dedup inputs (inputs.py: silver's rows, and with the fineweb2 preset
+also the quality filters' rejects) calls `minhash.signature_columns` (exact hash of the
 normalized text, 112 MinHash values, 14 band hashes and the sorted set of shingle hashes, vectorized
 per Arrow batch); the result replaces this crawl's partition of `dedup/signatures`, and everything
 after reads it back from Delta (the write is the checkpoint; earlier crawls are never recomputed).
@@ -27,6 +28,7 @@ from __future__ import annotations
 from contract.tables import DEDUP_SIGNATURES, DEDUP_SIGNATURES_SCHEMA, SILVER_DOCUMENTS, table_uri
 from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.dedup.config import DedupConfig
+from spark_jobs.dedup.inputs import column_or_null, dedup_input_rows
 from spark_jobs.dedup.nodes import node_column
 from spark_jobs.dedup.signature_rows import TEXT_KEY, make_signature_batches
 from spark_jobs.delta_io import partition_predicate, read_partition, table_exists
@@ -36,20 +38,23 @@ _NODE_COLUMNS = ("exact_hash", "band_hashes", "minhash")
 
 
 def write_signatures(spark, lake_root: str, snapshot: str, config: DedupConfig) -> None:
-    """Compute this crawl's signatures from silver and replace its partition of dedup/signatures."""
+    """Compute the signatures of this crawl's dedup inputs (inputs.py) and replace its partition of
+    dedup/signatures."""
     from pyspark.sql import functions as F
 
-    silver = read_partition(spark, table_uri(lake_root, SILVER_DOCUMENTS), snapshot)
+    rows = dedup_input_rows(spark, lake_root, snapshot, config)
     n_parts = config.partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    sigs = (silver.select("doc_id", "snapshot", "fetch_time", "text", F.xxhash64("text").alias(TEXT_KEY))
+    # with words by language the signature depends on the language: copies run together only within one
+    key = F.xxhash64("text", "language", "script") if config.per_language else F.xxhash64("text")
+    sigs = (rows.withColumn(TEXT_KEY, key)
             .repartition(n_parts, TEXT_KEY)
             .sortWithinPartitions(TEXT_KEY, "doc_id")
             .mapInArrow(make_signature_batches(config), to_spark_schema(DEDUP_SIGNATURES_SCHEMA)))
-    _replace_partition(sigs, table_uri(lake_root, DEDUP_SIGNATURES), snapshot)
+    replace_partition_merging_schema(sigs, table_uri(lake_root, DEDUP_SIGNATURES), snapshot)
 
 
-def _replace_partition(df, uri: str, snapshot: str) -> None:
-    """Replace the crawl's partition, adding the columns that signatures written by older code lack
+def replace_partition_merging_schema(df, uri: str, snapshot: str) -> None:
+    """Replace the crawl's partition, adding the columns that rows written by older code lack
     (`mergeSchema`: their rows read as null there)."""
     spark = df.sparkSession
     writer = df.write.format("delta").mode("overwrite")
@@ -59,14 +64,26 @@ def _replace_partition(df, uri: str, snapshot: str) -> None:
         writer.partitionBy("snapshot").save(uri)
 
 
-def as_nodes(signatures):
-    """(node, exact_hash, band_hashes, minhash) of signature rows (see nodes.py)."""
-    return signatures.select(node_column().alias("node"), *_NODE_COLUMNS)
+def as_nodes(signatures, config: DedupConfig):
+    """(node, exact_hash, band_hashes, minhash, lang_key, passed_filters, language, script) of
+    signature rows (see nodes.py). `lang_key` partitions exact groups and LSH buckets: `fra_Latn`
+    with the fineweb2 preset ("" for a row without language), "" for every row otherwise.
+    Rows written before language and passed_filters were stored read as null language and passed."""
+    from pyspark.sql import functions as F
+
+    language, script = column_or_null(signatures, "language"), column_or_null(signatures, "script")
+    lang_key = (F.when(language.isNull(), F.lit("")).otherwise(F.concat_ws("_", language, script))
+                if config.per_language else F.lit(""))
+    passed = (F.coalesce(F.col("passed_filters"), F.lit(True)) if "passed_filters" in signatures.columns
+              else F.lit(True))
+    return signatures.select(node_column().alias("node"), *_NODE_COLUMNS, lang_key.alias("lang_key"),
+                             passed.alias("passed_filters"), language.alias("language"),
+                             script.alias("script"))
 
 
-def crawl_signatures(spark, lake_root: str, snapshot: str):
+def crawl_signatures(spark, lake_root: str, snapshot: str, config: DedupConfig):
     """This crawl's signatures, as nodes."""
-    return as_nodes(read_partition(spark, table_uri(lake_root, DEDUP_SIGNATURES), snapshot))
+    return as_nodes(read_partition(spark, table_uri(lake_root, DEDUP_SIGNATURES), snapshot), config)
 
 
 def earlier_signature_rows(spark, lake_root: str, snapshot: str):
