@@ -29,6 +29,7 @@ def main() -> int:
     run(str(BENCH / "bench_dedup.py"))
     run(str(BENCH / "bench_shards.py"))
     run(str(BENCH / "bench_preselect_bpc.py"))
+    run(str(BENCH / "bench_fineweb2.py"), "--limit", "200", "--json", str(RESULTS))
     print(f"\nresults appended to {RESULTS}")
     return 0
 
