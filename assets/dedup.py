@@ -60,7 +60,7 @@ class DedupAssetConfig(Config):
 # ---- asset checks of the dedup tables (schema, unique doc_id, keep rate) -------------------------
 from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl  # noqa: E402
 from assets.stage_checks import (  # noqa: E402
-    KEEP_RATE_MIN_DOCUMENTS, KeepRate, keep_rate_result, schema_result, unique_result,
+    KEEP_RATE_MIN_DOCUMENTS, kept_removed_checks,
 )
 from contract.tables import DEDUP_DOCUMENT_COLUMNS, DEDUP_REMOVED_SCHEMA, SILVER_SCHEMA  # noqa: E402
 from spark_jobs.stage_tables import stage_tables  # noqa: E402
@@ -84,12 +84,7 @@ class DedupCheckedConfig(DedupAssetConfig):
 def dedup_table_checks(session, lake_uri: str, crawl: str, config: DedupCheckedConfig):
     tables = stage_tables(session, lake_uri, crawl, (DEDUP_DOCUMENTS, DEDUP_DOCUMENTS_SCHEMA),
                           (DEDUP_REMOVED, DEDUP_REMOVED_SCHEMA))
-    yield schema_result("dedup_schema", tables.schema_differences)
-    yield unique_result("dedup_unique_doc_id", tables.rows, tables.distinct_doc_ids,
-                        "dedup/documents and dedup/removed together")
-    keep = KeepRate(tables.kept_rows, tables.rows, config.min_keep_rate, config.max_keep_rate,
-                    config.keep_rate_min_documents)
-    yield keep_rate_result("dedup_keep_rate", keep, "dedup/documents / (dedup/documents + dedup/removed)")
+    yield from kept_removed_checks("dedup", tables, config, "dedup/documents", "dedup/removed")
 # ---- end of the dedup table checks ---------------------------------------------------------------
 
 @asset(

@@ -11,7 +11,7 @@ from pydantic import Field
 from assets.crawl_range import CRAWL_BACKFILL_POLICY, for_each_crawl
 from assets.metadata import bar_chart_markdown, counts_table
 from assets.stage_checks import (
-    KEEP_RATE_MIN_DOCUMENTS, KeepRate, keep_rate_result, schema_result, unique_result,
+    KEEP_RATE_MIN_DOCUMENTS, kept_removed_checks,
 )
 from contract.tables import SILVER_DOCUMENTS, SILVER_REJECTS, SILVER_REJECTS_SCHEMA, SILVER_SCHEMA
 from resources.partitions import crawl_partitions
@@ -219,9 +219,4 @@ def _silver_of_crawl(context, config: SilverConfig, spark: SparkResource, lake: 
 def silver_table_checks(session, lake_uri: str, crawl: str, config: SilverConfig):
     tables = stage_tables(session, lake_uri, crawl, (SILVER_DOCUMENTS, SILVER_SCHEMA),
                           (SILVER_REJECTS, SILVER_REJECTS_SCHEMA))
-    yield schema_result("silver_schema", tables.schema_differences)
-    yield unique_result("silver_unique_doc_id", tables.rows, tables.distinct_doc_ids,
-                        "silver/documents and silver/rejects together")
-    keep = KeepRate(tables.kept_rows, tables.rows, config.min_keep_rate, config.max_keep_rate,
-                    config.keep_rate_min_documents)
-    yield keep_rate_result("silver_keep_rate", keep, "silver/documents / (silver/documents + silver/rejects)")
+    yield from kept_removed_checks("silver", tables, config, "silver/documents", "silver/rejects")

@@ -65,3 +65,14 @@ def unique_result(check_name: str, rows: int, distinct: int, tables: str) -> Ass
     return AssetCheckResult(check_name=check_name, passed=rows == distinct, metadata={
         "rows": rows, "distinct_doc_ids": distinct, "repeated": rows - distinct,
         "rule": f"every doc_id of the crawl appears once in {tables}"})
+
+
+def kept_removed_checks(stage: str, tables, config, kept: str, removed: str):
+    """A stage's schema, unique-doc_id and keep-rate results from its `stage_tables` (kept table +
+    removed table); `config` carries min_keep_rate, max_keep_rate and keep_rate_min_documents."""
+    yield schema_result(f"{stage}_schema", tables.schema_differences)
+    yield unique_result(f"{stage}_unique_doc_id", tables.rows, tables.distinct_doc_ids,
+                        f"{kept} and {removed} together")
+    keep = KeepRate(tables.kept_rows, tables.rows, config.min_keep_rate, config.max_keep_rate,
+                    config.keep_rate_min_documents)
+    yield keep_rate_result(f"{stage}_keep_rate", keep, f"{kept} / ({kept} + {removed})")

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import pytest
 from pathlib import Path
 
 REGION = "us-east-1"
@@ -99,3 +101,11 @@ class LocalS3:
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+@pytest.fixture
+def aws_env(s3, monkeypatch):
+    """The AWS variables of the test module's `s3` server (a fixture of that module), for one test."""
+    for name, value in s3.env.items():
+        monkeypatch.setenv(name, value)
+    return s3.env

@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from tests.s3_helpers import SECRET, LocalS3
+from tests.s3_helpers import SECRET, LocalS3, aws_env  # noqa: F401 (fixture)
 
 BUCKET = "delta-tests"
 SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("snapshot", pa.string())])
@@ -19,13 +19,6 @@ def s3():
     server.create_bucket(BUCKET)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def aws_env(s3, monkeypatch):
-    for name, value in s3.env.items():
-        monkeypatch.setenv(name, value)
-    return s3.env
 
 
 def rows(snapshot: str, n: int, tag: str) -> list[tuple]:

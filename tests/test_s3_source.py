@@ -9,7 +9,7 @@ from core.io.remote import RetryPolicy, open_uri
 from core.io.s3_stream import S3Stream, s3_client
 from core.warc.extract import extract_file
 from tests.conftest import WARC_2020, make_mirror
-from tests.s3_helpers import SECRET, LocalS3
+from tests.s3_helpers import SECRET, LocalS3, aws_env  # noqa: F401 (fixture)
 
 FAST = RetryPolicy(attempts=5, base_delay_s=0.01, max_delay_s=0.02, timeout_s=5)
 CRAWL = "CC-MAIN-2020-34"
@@ -23,13 +23,6 @@ def s3(tmp_path_factory):
     server.upload_dir(make_mirror(tmp_path_factory.mktemp("mirror"), CRAWL, [WARC_2020]), BUCKET, "cc")
     yield server
     server.stop()
-
-
-@pytest.fixture
-def aws_env(s3, monkeypatch):
-    for name, value in s3.env.items():
-        monkeypatch.setenv(name, value)
-    return s3.env
 
 
 class FlakyClient:
