@@ -3,9 +3,11 @@
 
 One file per Spark task: a `range(n, numPartitions=n)` frame carries file indexes, and each task
 streams its file from its URI (never `binaryFiles`, which would hold a 1 GB file in memory) through
-`extract_file`, emitting Arrow batches through `mapInArrow` (`bronze_batches.file_batches`).
-Documents, skips, errors and one accounting row per file travel in one union frame (a `row_type`
-column), which is persisted once and split, so the files are read exactly once.
+`extract_file`, emitting Arrow batches through `mapInArrow` (`bronze_batches.file_batches`). The
+documents go straight from `mapInArrow` into bronze/documents, in one pass and without a cache; the
+task writes its file's few other rows (skips, errors, the accounting row) to a staging directory
+(`bronze_side_rows`), from which bronze/skips and bronze/errors are written and the accounts read
+once the documents are written.
 
 Accounting: every response and conversion record of a file ends as exactly one row, in
 bronze/documents, bronze/skips, or bronze/errors (with its `record_type`); requests, metadata and
@@ -32,8 +34,9 @@ from contract.tables import (
 from core.warc.extract import ExtractionConfig, extract_file
 from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.bronze_batches import (
-    ROW_DOC, ROW_ERROR, ROW_FILE, ROW_RECORD_TYPES, ROW_SKIP, UNION_SCHEMA, FileAccount, file_batches,
+    ROW_DOC, ROW_ERROR, ROW_FILE, ROW_RECORD_TYPES, ROW_SKIP, FileAccount, file_batches,
 )
+from spark_jobs.bronze_side_rows import new_staging_dir, remove_staging, side_rows, write_side_rows
 from spark_jobs.delta_columns import add_missing_columns
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 from spark_jobs.manifest import FileOutcome
@@ -47,16 +50,25 @@ OUTPUT_TABLES = (
     (BRONZE_SKIPS, BRONZE_SKIPS_SCHEMA, ROW_SKIP),
     (BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, ROW_ERROR),
 )
+SIDE_TABLES = OUTPUT_TABLES[1:]  # written from the side rows, after the documents
+_DOC_NAMES = BRONZE_SCHEMA.names
 
 
-def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig):
-    """The function Spark runs per task: file indexes in, union batches out."""
+def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig, staging: str):
+    """The function Spark runs per task: file indexes in, bronze/documents batches out; each file's
+    side rows (skips, errors, its accounting row) to `staging` once the file is done."""
 
     def extract_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for index in batch.column("id").to_pylist():
                 path = paths[index]
-                yield from file_batches(path, snapshot, extract_file(path, snapshot, config))
+                side = []
+                for part in file_batches(path, snapshot, extract_file(path, snapshot, config)):
+                    if part.column("row_type")[0].as_py() == ROW_DOC:  # one row_type per batch
+                        yield part.select(_DOC_NAMES)
+                    else:
+                        side.append(part)
+                write_side_rows(staging, index, side)
 
     return extract_batches
 
@@ -136,18 +148,19 @@ def unlisted_paths(spark, lake_root: str, snapshot: str) -> list[str]:
     return sorted(r.warc_path for r in found.collect())
 
 
-def _extracted(spark, paths: list[str], snapshot: str, config: ExtractionConfig):
+def _documents(spark, paths: list[str], snapshot: str, config: ExtractionConfig, staging: str):
+    """The frame of the files' documents; computing it writes their side rows to `staging`."""
+    schema = to_spark_schema(BRONZE_SCHEMA)
     if not paths:
-        return spark.createDataFrame([], to_spark_schema(UNION_SCHEMA))
+        return spark.createDataFrame([], schema)
     return (spark.range(0, len(paths), 1, numPartitions=len(paths))
-            .mapInArrow(make_extract_batches(paths, snapshot, config), to_spark_schema(UNION_SCHEMA)))
+            .mapInArrow(make_extract_batches(paths, snapshot, config, staging), schema))
 
 
 def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
                config: ExtractionConfig = ExtractionConfig(), retire: list[str] = ()) -> BronzeResult:
     """Extract `paths` and replace their rows in the bronze tables; the rows of `retire` (files no
     longer selected) go in the same commits. Returns counts per reason and each file's outcome."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     started = time.monotonic()
@@ -157,18 +170,20 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
         return BronzeResult(0, 0, 0, {}, {}, [], 0.0)
     for table, schema, _ in OUTPUT_TABLES:
         add_missing_columns(spark, table_uri(lake_root, table), schema)
-    union = _extracted(spark, paths, snapshot, config).persist(StorageLevel.MEMORY_AND_DISK)
     predicate = partition_predicate(snapshot, "warc_path", paths + retire)
+    staging = new_staging_dir(lake_root, snapshot)
     try:
-        # The documents first: that job extracts the files, fills the cache and writes, in one
-        # pass; the skips, errors and accounts are then read from the cache's small columns.
-        for table, schema, row_type in OUTPUT_TABLES:
-            rows = union.where(F.col("row_type") == row_type).select(*schema.names)
+        # One job extracts the files and writes the documents; the side rows wait in staging.
+        overwrite_where(_documents(spark, paths, snapshot, config, staging),
+                        table_uri(lake_root, BRONZE_DOCUMENTS), predicate)
+        side = side_rows(spark, staging, len(paths))
+        for table, schema, row_type in SIDE_TABLES:
+            rows = side.where(F.col("row_type") == row_type).select(*schema.names)
             overwrite_where(rows, table_uri(lake_root, table), predicate)
         accounts = {r.warc_path: FileAccount.from_json(r.detail) for r in
-                    union.where(F.col("row_type") == ROW_FILE).select("warc_path", "detail").collect()}
+                    side.where(F.col("row_type") == ROW_FILE).select("warc_path", "detail").collect()}
     finally:
-        union.unpersist()
+        remove_staging(staging)
     return _result(paths, accounts, retire, time.monotonic() - started)
 
 
