@@ -14,6 +14,8 @@ from core.shards import lake_files
 from core.shards.doc_index import DocIndex, take_or_null
 from core.shards.megatron import MegatronWriter, read_index_summary
 from core.shards.mixing import MixingParams
+from core.shards.packed_files import PackedOutput
+from core.shards.packing import PackingParams
 from core.shards.plan import build_plan, copies_in_passes, shuffled_copy_order
 from core.shards.shard_store import complete_shard, write_shard
 from core.shards.stats import token_length_histogram
@@ -118,6 +120,34 @@ def test_a_written_shard_is_found_complete_until_a_byte_changes(tmp_path, as_uri
     assert complete_shard(prefix, "f" * 64) is None
     rewritten = write_shard(prefix, ids, np.array([10, 20]), 400, "f" * 64)
     assert rewritten.bin_sha256 == stored.bin_sha256 and complete_shard(prefix, "f" * 64) is not None
+
+
+@pytest.mark.parametrize("as_uri", [False, True])
+def test_a_shard_with_packed_rows_is_complete_only_with_the_asked_settings(tmp_path, as_uri):
+    base = f"file://{tmp_path}" if as_uri else str(tmp_path)
+    prefix = lake_files.join(base, "shards", "shard_00000")
+    ids, lengths = np.arange(1, 31, dtype=np.uint32), np.array([10, 20])
+    packed = PackedOutput(PackingParams(seq_len=8), "npy")
+    stored = write_shard(prefix, ids, lengths, vocab_size=400, fingerprint="f" * 64, packed=packed)
+    on_disk = tmp_path / "shards"
+    assert sorted(os.listdir(on_disk)) == ["shard_00000.bin", "shard_00000.idx", "shard_00000.json",
+                                           "shard_00000.seq8-overlap1-drop.npy"]
+    assert stored.packed.location == lake_files.join(base, "shards", "shard_00000.seq8-overlap1-drop.npy")
+    assert (stored.packed.sequences, stored.packed.tokens, stored.packed.dropped_tokens) == (3, 25, 5)
+    rows = np.load(on_disk / "shard_00000.seq8-overlap1-drop.npy")
+    assert rows.tolist() == [list(range(1, 10)), list(range(9, 18)), list(range(17, 26))]
+
+    found = complete_shard(prefix, "f" * 64, packed)
+    assert found is not None and found.reused and found.packed == stored.packed
+    assert complete_shard(prefix, "f" * 64, None).packed is None  # the shard is complete without it
+    assert complete_shard(prefix, "f" * 64, PackedOutput(PackingParams(seq_len=4), "npy")) is None
+    assert complete_shard(prefix, "f" * 64, PackedOutput(PackingParams(seq_len=8), "parquet")) is None
+    (on_disk / "shard_00000.seq8-overlap1-drop.npy").write_bytes(rows[:2].tobytes())  # truncated
+    assert complete_shard(prefix, "f" * 64, packed) is None
+    again = write_shard(prefix, ids, lengths, 400, "f" * 64, packed)
+    assert again.packed.sha256 == stored.packed.sha256 and complete_shard(prefix, "f" * 64, packed) is not None
+    write_shard(prefix, ids, lengths, 400, "f" * 64)  # a marker without packed rows
+    assert complete_shard(prefix, "f" * 64, packed) is None
 
 
 def test_lake_files_write_read_and_list_through_a_uri(tmp_path):
