@@ -216,6 +216,14 @@ def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
     return metadata
 
 
+def shard_table_checks(lake_uri: str, crawl: str):
+    """The checks every document stage has: shards/documents and shards/manifest equal their contract,
+    and every doc_id of the crawl once in shards/documents."""
+    tables = check_shard_tables(lake_uri, crawl)
+    yield schema_result("shards_schema", tables.schema_differences)
+    yield unique_result("shards_unique_doc_id", tables.rows, tables.distinct_doc_ids, SHARDS_DOCUMENTS)
+
+
 SHARD_CHECKS = ("shards_schema", "shards_unique_doc_id", "shards_tokens_match_idx", "shards_files_match_sha256",
                 "shards_documents_match_mixing")
 
@@ -245,10 +253,8 @@ def _shards_of_crawl(context, config: TrainingShardsConfig, lake: LakeResource, 
     context.log.info(f"{crawl}: {result.tokens} tokens of {result.copies} copies in {len(result.shards)} shards "
                      f"({result.reused_shards} reused) in {result.seconds['total']:.1f}s")
     verification = verify_crawl_shards(lake.uri, crawl)
-    tables = check_shard_tables(lake.uri, crawl)
     yield MaterializeResult(metadata=stage_metadata(result, lake))
-    yield schema_result("shards_schema", tables.schema_differences)
-    yield unique_result("shards_unique_doc_id", tables.rows, tables.distinct_doc_ids, SHARDS_DOCUMENTS)
+    yield from shard_table_checks(lake.uri, crawl)
     problems = MetadataValue.json(list(verification.bad_shards[:20]))
     yield AssetCheckResult(check_name="shards_tokens_match_idx", passed=verification.tokens_ok, metadata={
         "manifest_tokens": verification.manifest_tokens, "idx_tokens": verification.idx_tokens,
