@@ -239,7 +239,8 @@ SHARD_CHECKS = ("shards_schema", "shards_unique_doc_id", "shards_tokens_match_id
     check_specs=[AssetCheckSpec(name, asset="training_shards", blocking=True) for name in SHARD_CHECKS],
     description="A crawl's documents mixed (selection, ProX text, FineWeb-2 rehydration), ordered (seeded "
                 "shuffle or In-Context Pretraining) and tokenized into Megatron-LM shards "
-                "(shards/files/<crawl>/<plan>/shard_NNNNN.bin/.idx), with the Delta tables shards/manifest "
+                "(shards/files/<crawl>/<plan>/shard_NNNNN.bin/.idx), optionally with fixed-length packed "
+                "sequences beside each shard (.npy or .parquet), with the Delta tables shards/manifest "
                 "(one row per shard) and shards/documents (one row per document: copies or why none).",
 )
 def training_shards(context: AssetExecutionContext, config: TrainingShardsConfig, ray: RayResource,
