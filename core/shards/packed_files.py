@@ -20,7 +20,6 @@ release (row groups follow the chunks, a function of the shard's token count onl
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from core.shards import lake_files
 from core.shards.packing import PackedRows, PackingParams, SequencePacker, packed_parquet_table, packed_shape
 from core.shards.token_dtype import token_dtype
 
@@ -78,19 +78,6 @@ class PackedFile:
     bytes: int
 
 
-class _HashingWriter:
-    def __init__(self, handle):
-        self.handle = handle
-        self.sha = hashlib.sha256()
-        self.bytes = 0
-
-    def write(self, data) -> None:
-        view = memoryview(data).cast("B")
-        self.handle.write(view)
-        self.sha.update(view)
-        self.bytes += view.nbytes
-
-
 def packed_chunks(ids: np.ndarray, params: PackingParams, vocab_size: int):
     """The rows of a token stream, chunk by chunk (PackedRows), the remainder row last."""
     packer = SequencePacker(params, vocab_size)
@@ -122,7 +109,7 @@ def write_packed_file(path: str | os.PathLike, ids: np.ndarray, output: PackedOu
             os.fsync(handle.fileno())
         if written != rows:
             raise RuntimeError(f"{path}: packed {written} rows, expected {rows}")
-        sha, size = _sha256_of_file(tmp)
+        sha, size = lake_files.sha256_of(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -155,12 +142,3 @@ def _write_parquet(handle, chunks, shape: tuple[int, int], dtype: np.dtype) -> i
         if not written:
             writer.write_table(packed_parquet_table(empty))
     return written
-
-
-def _sha256_of_file(path: str) -> tuple[str, int]:
-    sha, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            sha.update(block)
-            size += len(block)
-    return sha.hexdigest(), size
