@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import pyarrow.compute as pc
 
-import pyarrow as pa
-
+from contract.schema_compare import contract_differences
 from contract.tables import (DEDUP_DOCUMENTS, SHARDS_DOCUMENTS, SHARDS_DOCUMENTS_SCHEMA, SHARDS_MANIFEST,
                              SHARDS_MANIFEST_SCHEMA, table_uri)
 from core.shards import lake_files
@@ -123,34 +122,6 @@ def verify_crawl_shards(lake_uri: str, crawl: str) -> ShardVerification:
 
 
 # ----------------------------------------------------------------------------- schema and doc_id
-
-_STRINGS = (pa.string(), pa.large_string(), pa.string_view())
-
-
-def _type_signature(dtype: pa.DataType):
-    """A comparable form of a type that ignores list field names and string/list widths (delta-rs
-    may read a contract `list<item>` back as `list<element>`)."""
-    if dtype in _STRINGS:
-        return "string"
-    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_list_view(dtype):
-        return ("list", _type_signature(dtype.value_type))
-    if pa.types.is_struct(dtype):
-        return ("struct", tuple((f.name, _type_signature(f.type)) for f in dtype))
-    return str(dtype)
-
-
-def contract_differences(actual: pa.Schema | None, contract: pa.Schema) -> list[str]:
-    """Columns missing, unexpected or of another type than the contract's (empty: equal)."""
-    if actual is None:
-        return ["no Delta table"]
-    found = {f.name: f.type for f in actual}
-    wanted = {f.name: f.type for f in contract}
-    out = [f"missing column {name}" for name in wanted if name not in found]
-    out += [f"unexpected column {name}" for name in found if name not in wanted]
-    out += [f"{name}: {found[name]} instead of {kind}" for name, kind in wanted.items()
-            if name in found and _type_signature(found[name]) != _type_signature(kind)]
-    return out
-
 
 @dataclass(frozen=True)
 class ShardTablesCheck:
