@@ -17,10 +17,13 @@ from dagster import (
 from pydantic import Field
 
 from assets.metadata import counts_table
+from assets.stage_checks import schema_result, unique_result
 from contract.tables import SHARDS_DOCUMENTS, SHARDS_MANIFEST
 from core.shards.embedded_tokenizer import EMBEDDED_NAME
+from core.shards.packed_files import PackedOutput
+from core.shards.packing import PackingParams
 from core.shards.tokenizer_files import install_tokenizer
-from gpu_jobs.shards.checks import verify_crawl_shards
+from gpu_jobs.shards.checks import check_shard_tables, verify_crawl_shards
 from gpu_jobs.shards.combine import combine_shards
 from gpu_jobs.shards.config import ShardStageConfig
 from gpu_jobs.shards.stage import ShardStageResult, run_training_shards
@@ -31,6 +34,9 @@ from resources.partitions import crawl_partitions
 _DEFAULTS = ShardStageConfig()
 Selection = Literal["all", "selected", "score_buckets"]  # gpu_jobs.shards.config.SELECTIONS
 Order = Literal["shuffle", "related"]  # core.shards.plan.ORDERS
+PackedFormat = Literal["npy", "parquet"]  # core.shards.packed_files.FORMATS
+Remainder = Literal["drop", "pad"]  # core.shards.packing.REMAINDER_RULES
+_PACKING = PackingParams()
 
 
 class TokenizerConfig(Config):
@@ -68,6 +74,25 @@ def tokenizer(context: AssetExecutionContext, config: TokenizerConfig, lake: Lak
     })
 
 
+class PackedSequencesConfig(Config):
+    seq_len: int = Field(default=_PACKING.seq_len, description="Tokens per training sequence (SmolLM2's context).")
+    format: PackedFormat = Field(default="npy", description="npy: one uint16/int32 array [rows, row_len] "
+                                                            "(np.load); parquet: a fixed_size_list column "
+                                                            "`tokens` and `n_valid`.")
+    label_token: bool = Field(default=_PACKING.label_token,
+                              description="Rows of seq_len + 1 tokens overlapping by one (inputs row[:-1], labels "
+                                          "row[1:]), as Megatron's GPTDataset; false: rows of seq_len, no overlap.")
+    remainder: Remainder = Field(default=_PACKING.remainder,
+                                 description="The shard's last partial row: drop (counted in the manifest's "
+                                             "packed_dropped_tokens) or pad (with pad_id).")
+    pad_id: Optional[int] = Field(default=None, description="Token id filling the last row; required for pad.")
+
+    def to_packed_output(self) -> PackedOutput:
+        params = PackingParams(seq_len=self.seq_len, label_token=self.label_token, remainder=self.remainder,
+                               pad_id=self.pad_id)
+        return PackedOutput(params, self.format)
+
+
 class TrainingShardsConfig(Config):
     tokenizer: str = Field(default=_DEFAULTS.tokenizer,
                            description="A tokenizer name installed by the `tokenizer` asset, or a path/URI of "
@@ -101,6 +126,11 @@ class TrainingShardsConfig(Config):
     max_actors: Optional[int] = Field(default=None, description="Tokenizer actors; null: one per CPU.")
     related_group_size: int = Field(default=_DEFAULTS.related_group_size,
                                     description="order=related: documents ordered together.")
+    packed_sequences: Optional[PackedSequencesConfig] = Field(
+        default=None, description="Also write each shard's tokens as fixed-length rows beside it "
+                                  "(shard_NNNNN.seq<N>-overlap<0|1>-<drop|pad<id>>.npy/.parquet), listed in "
+                                  "shards/manifest; end-of-document tokens stay, rows cross document "
+                                  "boundaries but never shards; null: off.")
 
     def to_job_config(self) -> ShardStageConfig:
         buckets = None
@@ -114,7 +144,9 @@ class TrainingShardsConfig(Config):
             use_refined=self.use_refined, rehydration_max_repetitions=self.rehydration_max_repetitions,
             language_aliases=dict(self.language_aliases), order=self.order, seed=self.seed,
             max_tokens_per_shard=self.max_tokens_per_shard, batch_size=self.batch_size,
-            max_actors=self.max_actors, related_group_size=self.related_group_size)
+            max_actors=self.max_actors, related_group_size=self.related_group_size,
+            packed_sequences=(self.packed_sequences.to_packed_output() if self.packed_sequences is not None
+                              else None))
 
 
 def histogram_table(histogram: dict[str, int]) -> str:
@@ -122,6 +154,33 @@ def histogram_table(histogram: dict[str, int]) -> str:
     lines = ["| tokens per document | documents |", "|---|---:|"]
     lines += [f"| {bucket} | {count:,} |" for bucket, count in histogram.items()]
     return "\n".join(lines)
+
+
+def packed_files_table(result: ShardStageResult, limit: int = 50) -> str:
+    """Markdown table of the packed-sequence files (the first `limit`; the manifest lists all)."""
+    lines = ["| shard | path | sequences | tokens | sha256 |", "|---:|---|---:|---:|---|"]
+    lines += [f"| {shard} | {packed.location} | {packed.sequences:,} | {packed.tokens:,} | {packed.sha256[:12]} |"
+              for shard, packed in enumerate(result.packed_files[:limit])]
+    if len(result.packed_files) > limit:
+        lines.append(f"| ... | {len(result.packed_files) - limit} more in shards/manifest | | | |")
+    return "\n".join(lines)
+
+
+def packed_metadata(result: ShardStageResult) -> dict:
+    files = result.packed_files
+    if not files:
+        return {}
+    return {
+        "packed_format": files[0].format,
+        "packed_row_len": files[0].row_len,
+        "packed_files": len(files),
+        "packed_sequences": sum(f.sequences for f in files),
+        "packed_tokens": sum(f.tokens for f in files),
+        "packed_dropped_tokens": sum(f.dropped_tokens for f in files),
+        "packed_padded_tokens": sum(f.padded_tokens for f in files),
+        "packed_bytes": sum(f.bytes for f in files),
+        "packed_file_list": MetadataValue.md(packed_files_table(result)),
+    }
 
 
 def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
@@ -149,11 +208,24 @@ def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
         "manifest_table": MetadataValue.path(lake.table(SHARDS_MANIFEST)),
         "documents_table": MetadataValue.path(lake.table(SHARDS_DOCUMENTS)),
     }
+    metadata.update(packed_metadata(result))
     if result.relatedness is not None:
         metadata["relatedness_adjacent"] = round(result.relatedness["ordered"], 4)
         metadata["relatedness_random"] = round(result.relatedness["random"], 4)
         metadata["documents_without_signature"] = result.documents_without_signature
     return metadata
+
+
+def shard_table_checks(lake_uri: str, crawl: str):
+    """The checks every document stage has: shards/documents and shards/manifest equal their contract,
+    and every doc_id of the crawl once in shards/documents."""
+    tables = check_shard_tables(lake_uri, crawl)
+    yield schema_result("shards_schema", tables.schema_differences)
+    yield unique_result("shards_unique_doc_id", tables.rows, tables.distinct_doc_ids, SHARDS_DOCUMENTS)
+
+
+SHARD_CHECKS = ("shards_schema", "shards_unique_doc_id", "shards_tokens_match_idx", "shards_files_match_sha256",
+                "shards_documents_match_mixing")
 
 
 @asset(
@@ -164,12 +236,11 @@ def stage_metadata(result: ShardStageResult, lake: LakeResource) -> dict:
     pool="ray",
     backfill_policy=CRAWL_BACKFILL_POLICY,
     # Blocking: a trainer or the combined blend must never read a manifest that lies about its shards.
-    check_specs=[AssetCheckSpec("shards_tokens_match_idx", asset="training_shards", blocking=True),
-                 AssetCheckSpec("shards_files_match_sha256", asset="training_shards", blocking=True),
-                 AssetCheckSpec("shards_documents_match_mixing", asset="training_shards", blocking=True)],
+    check_specs=[AssetCheckSpec(name, asset="training_shards", blocking=True) for name in SHARD_CHECKS],
     description="A crawl's documents mixed (selection, ProX text, FineWeb-2 rehydration), ordered (seeded "
                 "shuffle or In-Context Pretraining) and tokenized into Megatron-LM shards "
-                "(shards/files/<crawl>/<plan>/shard_NNNNN.bin/.idx), with the Delta tables shards/manifest "
+                "(shards/files/<crawl>/<plan>/shard_NNNNN.bin/.idx), optionally with fixed-length packed "
+                "sequences beside each shard (.npy or .parquet), with the Delta tables shards/manifest "
                 "(one row per shard) and shards/documents (one row per document: copies or why none).",
 )
 def training_shards(context: AssetExecutionContext, config: TrainingShardsConfig, ray: RayResource,
@@ -184,6 +255,7 @@ def _shards_of_crawl(context, config: TrainingShardsConfig, lake: LakeResource, 
                      f"({result.reused_shards} reused) in {result.seconds['total']:.1f}s")
     verification = verify_crawl_shards(lake.uri, crawl)
     yield MaterializeResult(metadata=stage_metadata(result, lake))
+    yield from shard_table_checks(lake.uri, crawl)
     problems = MetadataValue.json(list(verification.bad_shards[:20]))
     yield AssetCheckResult(check_name="shards_tokens_match_idx", passed=verification.tokens_ok, metadata={
         "manifest_tokens": verification.manifest_tokens, "idx_tokens": verification.idx_tokens,

@@ -16,6 +16,9 @@ shared pages such as Ray's object store counted once) of the whole process tree:
 GCS and every Ray worker. Corpora larger than the distinct texts repeat them under new doc_ids.
 The comparison: stage tokens/s per CPU of the Ray instance against raw tokens/s of one thread,
 measured alternately in the same run, `--repeat` times; the load average is printed with each.
+
+`--packed 2048` (or `2048:parquet`) turns on the stage's packed sequences (rows of seq_len + 1,
+remainder dropped) so their cost shows in the stage's "write" phase; compare with a run without it.
 """
 from __future__ import annotations
 
@@ -160,7 +163,18 @@ def write_lake(lake: str, texts: list[str]) -> None:
     write_bytes(tokenizer_location(lake, EMBEDDED_NAME), tokenizer_json().encode("utf-8"))
 
 
-def measure_stage(texts: list[str], cpus: int, object_store_mb: int, max_tokens: int) -> dict:
+def packed_output(spec: str | None):
+    """`--packed SEQ_LEN[:FORMAT]` as the stage's PackedOutput (None: off)."""
+    if not spec:
+        return None
+    from core.shards.packed_files import PackedOutput
+    from core.shards.packing import PackingParams
+
+    seq_len, _, fmt = spec.partition(":")
+    return PackedOutput(PackingParams(seq_len=int(seq_len)), fmt or "npy")
+
+
+def measure_stage(texts: list[str], cpus: int, object_store_mb: int, max_tokens: int, packed: str | None = None) -> dict:
     import ray
 
     from gpu_jobs.shards.config import ShardStageConfig
@@ -174,7 +188,8 @@ def measure_stage(texts: list[str], cpus: int, object_store_mb: int, max_tokens:
         ray.data.DataContext.get_current().enable_progress_bars = False
         try:
             with TreeMemory() as memory:
-                result = run_training_shards(lake, CRAWL, ShardStageConfig(max_tokens_per_shard=max_tokens))
+                config = ShardStageConfig(max_tokens_per_shard=max_tokens, packed_sequences=packed_output(packed))
+                result = run_training_shards(lake, CRAWL, config)
         finally:
             ray.shutdown()
     seconds = result.seconds["total"]
@@ -183,7 +198,9 @@ def measure_stage(texts: list[str], cpus: int, object_store_mb: int, max_tokens:
             "phases": {k: round(v, 2) for k, v in result.seconds.items()},
             "tokens_per_s": round(result.tokens / seconds), "tokens_per_s_per_cpu": round(result.tokens / seconds / cpus),
             "peak_pss_mb": round(memory.peak / 2**20), "peak_driver_pss_mb": round(memory.peak_driver / 2**20),
-            "object_store_mb": object_store_mb}
+            "object_store_mb": object_store_mb, "packed": packed,
+            "packed_sequences": sum(f.sequences for f in result.packed_files),
+            "packed_mb": round(sum(f.bytes for f in result.packed_files) / 2**20, 1)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +210,7 @@ def measure_stage(texts: list[str], cpus: int, object_store_mb: int, max_tokens:
 def in_subprocess(args: argparse.Namespace, mode: str, size: int) -> dict:
     command = [sys.executable, __file__, "--mode", mode, "--size", str(size), "--texts", str(args.texts),
                "--cpus", str(args.cpus), "--object-store-mb", str(args.object_store_mb),
-               "--max-tokens", str(args.max_tokens)]
+               "--max-tokens", str(args.max_tokens)] + (["--packed", args.packed] if args.packed else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
                                                                       os.environ.get("PYTHONPATH")]))}
     load_before = os.getloadavg()[0]
@@ -214,6 +231,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cpus", type=int, default=os.cpu_count())
     parser.add_argument("--object-store-mb", type=int, default=1024)
     parser.add_argument("--max-tokens", type=int, default=4_000_000, help="tokens per shard")
+    parser.add_argument("--packed", default=None, metavar="SEQ_LEN[:npy|parquet]",
+                        help="also write packed sequences beside each shard (off by default)")
     parser.add_argument("--json", default=None, help="append the results to this JSON-lines file")
     parser.add_argument("--mode", choices=["raw", "stage"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -227,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.mode == "stage":
         print(json.dumps(measure_stage(corpus(args.texts, args.size), args.cpus, args.object_store_mb,
-                                       args.max_tokens)))
+                                       args.max_tokens, args.packed)))
         return 0
     extract_texts(args.texts)
     tokenizer_json()  # convert once, before any timing
@@ -245,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         memory.append({k: point[k] for k in ("documents", "tokens", "seconds", "tokens_per_s", "peak_pss_mb",
                                              "peak_driver_pss_mb", "load_average")})
         print(json.dumps(memory[-1]), flush=True)
-    emit_result({"bench": "shards", "comparison": rounds, "memory": memory,
+    emit_result({"bench": "shards", "packed": args.packed, "comparison": rounds, "memory": memory,
                  "best_ratio": max(r["stage_per_cpu_over_raw_1_thread"] for r in rounds)}, args.json)
     return 0
 

@@ -410,6 +410,19 @@ SHARDS_MANIFEST_SCHEMA = pa.schema(
         ("eos_id", pa.int64()),  # end-of-document token appended to every document; null: none
         ("plan_sha256", pa.string()),  # sha256 of what the shard set's bytes are made of
         ("config", pa.string()),  # the stage configuration, JSON
+        # The packed-sequence file beside the shard (config `packed_sequences`, core.shards.packed_files):
+        # the shard's token stream cut into fixed-length rows. Null when packing was off, and in rows
+        # written before these columns existed (delta-rs adds them to an older table's schema at the
+        # next commit; its older rows read as null).
+        ("packed_path", pa.string()),  # <prefix>.seq<N>-overlap<0|1>-<drop|pad<id>>.<npy|parquet>
+        ("packed_format", pa.string()),  # npy | parquet
+        ("packed_row_len", pa.int64()),  # tokens per row: seq_len, + 1 with the label token
+        ("packed_sequences", pa.int64()),  # rows
+        ("packed_tokens", pa.int64()),  # the shard's tokens in the rows, each counted once
+        ("packed_dropped_tokens", pa.int64()),  # the shard's last partial row, dropped (remainder=drop)
+        ("packed_padded_tokens", pa.int64()),  # pad ids filling the last row (remainder=pad)
+        ("packed_sha256", pa.string()),
+        ("packed_bytes", pa.int64()),
     ]
 )
 

@@ -63,7 +63,8 @@ def test_every_document_stage_checks_schema_unique_doc_ids_and_keep_rate_and_blo
     stages = {f"{stage}_{name}" for stage in ("bronze", "silver", "dedup")
               for name in ("schema", "unique_doc_id", "keep_rate")}
     stages |= {"refined_schema", "refined_unique_doc_id", "refined_keep_rate", "quality_scores_schema",
-               "quality_scores_unique_doc_id", "quality_scores_selected_share"}
+               "quality_scores_unique_doc_id", "quality_scores_selected_share", "shards_schema",
+               "shards_unique_doc_id"}
     assert stages <= set(checks)
     assert all(checks[name].blocking for name in stages)
 

@@ -1,14 +1,18 @@
-"""core.shards.packing: fixed-length rows, the label-token overlap, remainder rules, files."""
+"""core.shards.packing and packed_files: fixed-length rows, the label-token overlap, remainder rules,
+files, and the streamed file written beside a shard."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.shards.packing import (PackingParams, SequencePacker, pack_tokens, write_packed_npy,
+from core.shards import packed_files
+from core.shards.packed_files import PackedOutput, write_packed_file
+from core.shards.packing import (PackingParams, SequencePacker, pack_tokens, packed_shape, write_packed_npy,
                                  write_packed_parquet)
 
 
@@ -86,3 +90,70 @@ def test_npy_and_parquet_files(tmp_path):
     assert table.column("n_valid").to_pylist() == packed.n_valid.tolist()
     assert (parquet.n_rows, parquet.row_len) == (5, 9)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.npy", "rows.parquet"]
+
+
+# ----------------------------------------------------------------------------- the file beside a shard
+
+@pytest.mark.parametrize("label_token", [True, False])
+@pytest.mark.parametrize("remainder", ["drop", "pad"])
+def test_packed_shape_predicts_what_the_packer_gives(label_token, remainder):
+    params = PackingParams(seq_len=5, label_token=label_token, remainder=remainder, pad_id=0)
+    for n in range(0, 40):
+        packed, dropped = pack_tokens(np.arange(n) % 50, params, vocab_size=50)
+        padded = int(packed.rows.shape[0] * params.row_len - packed.n_valid.sum())
+        assert packed_shape(n, params) == (packed.rows.shape[0], dropped, padded), n
+
+
+def _stream(n: int, vocab: int = 400, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, vocab, size=n)
+
+
+@pytest.mark.parametrize("label_token", [True, False])
+def test_a_packed_npy_file_is_what_numpy_save_writes_for_the_rows(tmp_path, monkeypatch, label_token):
+    monkeypatch.setattr(packed_files, "CHUNK_TOKENS", 64)  # many chunks
+    params = PackingParams(seq_len=16, label_token=label_token)
+    ids = _stream(1000)
+    output = PackedOutput(params, "npy")
+    written = write_packed_file(output.location(str(tmp_path / "shard_00000")), ids, output, vocab_size=400)
+    assert written.location == str(tmp_path / f"shard_00000.seq16-overlap{params.overlap}-drop.npy")
+    whole, dropped = pack_tokens(ids, params, vocab_size=400)
+    np.save(tmp_path / "reference.npy", whole.rows)
+    assert Path(written.location).read_bytes() == (tmp_path / "reference.npy").read_bytes()
+    rows = np.load(written.location)
+    assert rows.dtype == np.uint16 and rows.shape == (written.sequences, params.row_len)
+    assert np.array_equal(rows[:, :16].reshape(-1), ids[: written.sequences * 16])  # the stream cut into pieces
+    assert (written.tokens, written.dropped_tokens, written.padded_tokens) == (1000 - dropped, dropped, 0)
+    assert written.sha256 == hashlib.sha256(Path(written.location).read_bytes()).hexdigest()
+
+
+def test_a_packed_parquet_file_pads_its_last_row_and_is_the_same_bytes_twice(tmp_path, monkeypatch):
+    monkeypatch.setattr(packed_files, "CHUNK_TOKENS", 100)
+    params = PackingParams(seq_len=10, label_token=False, remainder="pad", pad_id=7)
+    ids = _stream(1234, vocab=70000)
+    output = PackedOutput(params, "parquet")
+    first = write_packed_file(tmp_path / "a.parquet", ids, output, vocab_size=70000)
+    second = write_packed_file(tmp_path / "b.parquet", ids, output, vocab_size=70000)
+    assert first.sha256 == second.sha256 and first.bytes == second.bytes
+    table = pq.read_table(first.location)
+    rows = np.array(table.column("tokens").to_pylist())
+    assert table.schema.field("tokens").type.value_type == pa.int32() and rows.shape == (124, 10)
+    assert np.array_equal(rows.reshape(-1)[:1234], ids) and (rows.reshape(-1)[1234:] == 7).all()
+    assert table.column("n_valid").to_pylist() == [10] * 123 + [4]
+    assert pq.ParquetFile(first.location).metadata.num_row_groups > 1
+    assert (first.tokens, first.dropped_tokens, first.padded_tokens) == (1234, 0, 6)
+
+
+def test_an_interrupted_packed_write_leaves_no_file(tmp_path, monkeypatch):
+    def broken(*args):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(packed_files, "packed_chunks", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        write_packed_file(tmp_path / "x.npy", _stream(100), PackedOutput(PackingParams(seq_len=8)), 400)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_packed_output_settings_are_checked():
+    with pytest.raises(ValueError, match="format must be one of"):
+        PackedOutput(PackingParams(), "csv")
+    assert PackedOutput(PackingParams(seq_len=4, remainder="pad", pad_id=3), "parquet").tag == "seq4-overlap1-pad3"

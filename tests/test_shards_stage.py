@@ -9,6 +9,7 @@ it does for s3:// or gs:// (through pyarrow's filesystem, uploaded after a local
 pipeline tests run it on a plain local path."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, materialize
 from tokenizers import Tokenizer
 
-from assets.shards import combined_shards, tokenizer as tokenizer_asset, training_shards
+from assets.shards import SHARD_CHECKS, combined_shards, tokenizer as tokenizer_asset, training_shards
 from contract.tables import (DEDUP_DOCUMENT_COLUMNS, DEDUP_DOCUMENTS, DEDUP_SIGNATURES, DEDUP_SIGNATURES_SCHEMA,
                              REFINED_DOCUMENTS, REFINED_DOCUMENTS_SCHEMA, SCORES_PRESELECT, SCORES_PRESELECT_SCHEMA,
                              SHARDS_DOCUMENTS, SHARDS_MANIFEST, SILVER_SCHEMA, table_uri)
@@ -233,8 +235,8 @@ def test_tokenizer_asset_converts_the_embedded_gguf_once_and_keeps_it_in_the_lak
 
 def test_shards_decode_to_the_mixed_texts_in_manifest_order(lake, crawl_a, raw_tokenizer):
     docs, result, manifest = crawl_a["docs"], crawl_a["result"], crawl_a["manifest"]
-    assert _checks(result) == {"shards_tokens_match_idx": True, "shards_files_match_sha256": True,
-                               "shards_documents_match_mixing": True}
+    assert _checks(result) == {"shards_schema": True, "shards_unique_doc_id": True, "shards_tokens_match_idx": True,
+                               "shards_files_match_sha256": True, "shards_documents_match_mixing": True}
     by_id = {d["doc_id"]: d for d in docs}
     sequence = expected_sequence(docs, seed=7)
     assert decoded_sequence(lake["root"], CRAWL_A, raw_tokenizer) == [by_id[i]["refined"] for i, _ in sequence]
@@ -287,6 +289,79 @@ def test_a_rerun_after_an_interruption_keeps_finished_shards_and_rewrites_the_sa
         [{k: r[k] for k in fields} for r in manifest]
     assert _metadata(rerun, "training_shards")["reused_shards"] == len(manifest) - 2
     assert not [name for name in os.listdir(directory) if ".tmp-" in name]
+
+
+def shard_stream(row: dict) -> np.ndarray:
+    """The token stream of a manifest row's Megatron shard: its documents back to back, read with the
+    independent reader."""
+    return np.concatenate(list(MegatronDataset(local(row["path"])).documents()))
+
+
+def _sha256(location: str) -> str:
+    return hashlib.sha256(Path(local(location)).read_bytes()).hexdigest()
+
+
+def test_packed_sequences_are_each_shards_token_stream_cut_into_rows_and_a_rerun_gives_the_same_bytes(lake, crawl_a):
+    config = dict(CONFIG_A, packed_sequences={"seq_len": 64})
+    result = _materialize([training_shards], lake["root"], CRAWL_A, config, "training_shards")
+    assert result.success, _failure(result)
+    assert _checks(result) == dict.fromkeys(SHARD_CHECKS, True)
+    manifest = _manifest(lake["root"], CRAWL_A)
+    assert [r["bin_sha256"] for r in manifest] == [r["bin_sha256"] for r in crawl_a["manifest"]]  # shards unchanged
+    for row in manifest:
+        stream = shard_stream(row)
+        rows = np.load(local(row["packed_path"]))
+        n = rows.shape[0]
+        assert row["packed_path"] == row["path"] + ".seq64-overlap1-drop.npy" and row["packed_format"] == "npy"
+        assert rows.dtype == np.uint16 and rows.shape == (row["packed_sequences"], 65) == (n, row["packed_row_len"])
+        assert n == (stream.size - 1) // 64  # Megatron's GPTDataset count of samples
+        assert np.array_equal(rows[:, :64].reshape(-1), stream[: n * 64])  # the stream cut into seq_len pieces
+        assert np.array_equal(rows[:, 64], stream[64: n * 64 + 1: 64])  # each row's label token: the next row's first
+        assert row["packed_tokens"] == n * 64 + 1 and row["packed_dropped_tokens"] == stream.size - n * 64 - 1
+        assert row["packed_tokens"] + row["packed_dropped_tokens"] == row["n_tokens"] == stream.size
+        assert (row["packed_sha256"], row["packed_bytes"]) == (_sha256(row["packed_path"]),
+                                                               os.path.getsize(local(row["packed_path"])))
+    assert sum(int((np.load(local(r["packed_path"])) == EOS_ID).sum()) for r in manifest) > len(manifest)  # EOD kept
+    meta = _metadata(result, "training_shards")
+    assert (meta["packed_format"], meta["packed_files"]) == ("npy", len(manifest))
+    assert meta["packed_sequences"] == sum(r["packed_sequences"] for r in manifest)
+    assert meta["packed_dropped_tokens"] == sum(r["packed_dropped_tokens"] for r in manifest)
+    assert meta["packed_tokens"] + meta["packed_dropped_tokens"] == meta["total_tokens"]
+    assert manifest[0]["packed_path"] in meta["packed_file_list"]
+
+    # the run died before its manifest commit: one packed file never written, one half written, one in progress
+    shutil.rmtree(table_uri(lake["path"], SHARDS_MANIFEST))
+    Path(local(manifest[0]["packed_path"])).unlink()
+    half = Path(local(manifest[1]["packed_path"]))
+    half.write_bytes(half.read_bytes()[: half.stat().st_size // 2])
+    Path(local(manifest[2]["packed_path"]) + ".tmp-0123456789abcdef").write_bytes(b"partial")
+    rerun = _materialize([training_shards], lake["root"], CRAWL_A, dict(config, max_actors=1, batch_size=5),
+                         "training_shards")
+    assert rerun.success and all(_checks(rerun).values()), _failure(rerun)
+    fields = ("path", "packed_path", "packed_sequences", "packed_sha256", "packed_bytes", "bin_sha256")
+    again = _manifest(lake["root"], CRAWL_A)
+    assert [{k: r[k] for k in fields} for r in again] == [{k: r[k] for k in fields} for r in manifest]
+    assert all(_sha256(r["packed_path"]) == r["packed_sha256"] for r in again)
+    assert _metadata(rerun, "training_shards")["reused_shards"] == len(manifest) - 2
+    directory = Path(local(manifest[0]["path"])).parent
+    assert not [name for name in os.listdir(directory) if ".tmp-" in name]
+
+
+def test_packed_sequences_as_parquet_without_overlap_pad_the_last_row(lake, crawl_a):
+    packed = {"seq_len": 50, "format": "parquet", "label_token": False, "remainder": "pad", "pad_id": 1}
+    result = _materialize([training_shards], lake["root"], CRAWL_A, dict(CONFIG_A, packed_sequences=packed),
+                          "training_shards")
+    assert result.success and all(_checks(result).values()), _failure(result)
+    for row in _manifest(lake["root"], CRAWL_A):
+        stream = shard_stream(row)
+        table = pq.read_table(local(row["packed_path"]))
+        rows = np.array(table.column("tokens").to_pylist())
+        n = -(-stream.size // 50)
+        assert row["packed_path"].endswith(".seq50-overlap0-pad1.parquet") and rows.shape == (n, 50)
+        assert np.array_equal(rows.reshape(-1)[: stream.size], stream) and (rows.reshape(-1)[stream.size:] == 1).all()
+        assert table.column("n_valid").to_pylist() == [50] * (n - 1) + [stream.size - 50 * (n - 1)]
+        assert (row["packed_tokens"], row["packed_dropped_tokens"]) == (stream.size, 0)
+        assert row["packed_padded_tokens"] == n * 50 - stream.size
 
 
 def test_related_order_puts_each_family_together(lake, crawl_b, raw_tokenizer):

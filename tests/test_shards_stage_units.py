@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from contract.tables import SHARDS_MANIFEST_SCHEMA
+from contract.tables import (SHARDS_DOCUMENTS, SHARDS_DOCUMENTS_SCHEMA, SHARDS_MANIFEST, SHARDS_MANIFEST_SCHEMA,
+                             table_uri)
 from core.shards import lake_files
 from core.shards.doc_index import DocIndex, take_or_null
 from core.shards.megatron import MegatronWriter, read_index_summary
 from core.shards.mixing import MixingParams
+from core.shards.packed_files import PackedOutput
+from core.shards.packing import PackingParams
 from core.shards.plan import build_plan, copies_in_passes, shuffled_copy_order
 from core.shards.shard_store import complete_shard, write_shard
 from core.shards.stats import token_length_histogram
 from core.shards.tokenizer import ShardTokenizer, TokenizerParams
 from gpu_jobs.shards.combine import check_one_tokenizer, choose_rows, combine_shards, crawl_weight_map
 from gpu_jobs.shards.config import ShardStageConfig
-from gpu_jobs.shards.tables import commit_manifest
+from gpu_jobs import delta_io
+from gpu_jobs.shards.checks import check_shard_tables
+from gpu_jobs.shards.tables import commit_documents, commit_manifest
 from gpu_jobs.shards.tokenize import tokenize_batch
 from gpu_jobs.shards.write import BlockSelection, ShardSpec, assemble_shard
 from tests.megatron_reader import MegatronDataset
@@ -118,6 +124,34 @@ def test_a_written_shard_is_found_complete_until_a_byte_changes(tmp_path, as_uri
     assert complete_shard(prefix, "f" * 64) is None
     rewritten = write_shard(prefix, ids, np.array([10, 20]), 400, "f" * 64)
     assert rewritten.bin_sha256 == stored.bin_sha256 and complete_shard(prefix, "f" * 64) is not None
+
+
+@pytest.mark.parametrize("as_uri", [False, True])
+def test_a_shard_with_packed_rows_is_complete_only_with_the_asked_settings(tmp_path, as_uri):
+    base = f"file://{tmp_path}" if as_uri else str(tmp_path)
+    prefix = lake_files.join(base, "shards", "shard_00000")
+    ids, lengths = np.arange(1, 31, dtype=np.uint32), np.array([10, 20])
+    packed = PackedOutput(PackingParams(seq_len=8), "npy")
+    stored = write_shard(prefix, ids, lengths, vocab_size=400, fingerprint="f" * 64, packed=packed)
+    on_disk = tmp_path / "shards"
+    assert sorted(os.listdir(on_disk)) == ["shard_00000.bin", "shard_00000.idx", "shard_00000.json",
+                                           "shard_00000.seq8-overlap1-drop.npy"]
+    assert stored.packed.location == lake_files.join(base, "shards", "shard_00000.seq8-overlap1-drop.npy")
+    assert (stored.packed.sequences, stored.packed.tokens, stored.packed.dropped_tokens) == (3, 25, 5)
+    rows = np.load(on_disk / "shard_00000.seq8-overlap1-drop.npy")
+    assert rows.tolist() == [list(range(1, 10)), list(range(9, 18)), list(range(17, 26))]
+
+    found = complete_shard(prefix, "f" * 64, packed)
+    assert found is not None and found.reused and found.packed == stored.packed
+    assert complete_shard(prefix, "f" * 64, None).packed is None  # the shard is complete without it
+    assert complete_shard(prefix, "f" * 64, PackedOutput(PackingParams(seq_len=4), "npy")) is None
+    assert complete_shard(prefix, "f" * 64, PackedOutput(PackingParams(seq_len=8), "parquet")) is None
+    (on_disk / "shard_00000.seq8-overlap1-drop.npy").write_bytes(rows[:2].tobytes())  # truncated
+    assert complete_shard(prefix, "f" * 64, packed) is None
+    again = write_shard(prefix, ids, lengths, 400, "f" * 64, packed)
+    assert again.packed.sha256 == stored.packed.sha256 and complete_shard(prefix, "f" * 64, packed) is not None
+    write_shard(prefix, ids, lengths, 400, "f" * 64)  # a marker without packed rows
+    assert complete_shard(prefix, "f" * 64, packed) is None
 
 
 def test_lake_files_write_read_and_list_through_a_uri(tmp_path):
@@ -239,12 +273,29 @@ def test_asset_config_maps_onto_the_stage_config():
         TrainingShardsConfig(selection="score_buckets", score_buckets={"high": 2}).to_job_config()
 
 
+def test_packed_sequences_are_off_by_default_and_map_onto_the_stage_config():
+    from assets.shards import PackedSequencesConfig, TrainingShardsConfig
+
+    assert TrainingShardsConfig().to_job_config().packed_sequences is None
+    config = TrainingShardsConfig(packed_sequences=PackedSequencesConfig(
+        seq_len=512, format="parquet", remainder="pad", pad_id=2)).to_job_config()
+    assert config.packed_sequences == PackedOutput(PackingParams(seq_len=512, remainder="pad", pad_id=2), "parquet")
+    assert json.loads(config.to_json())["packed_sequences"] == {
+        "format": "parquet", "seq_len": 512, "label_token": True, "remainder": "pad", "pad_id": 2}
+    assert json.loads(ShardStageConfig().to_json())["packed_sequences"] is None
+    with pytest.raises(ValueError, match="needs a pad_id"):
+        TrainingShardsConfig(packed_sequences=PackedSequencesConfig(remainder="pad")).to_job_config()
+    with pytest.raises(ValueError, match="packed_sequences"):
+        ShardStageConfig(packed_sequences={"seq_len": 8})
+
+
 def test_the_shard_checks_are_blocking():
     from orchestration.definitions import build_definitions
 
     graph = build_definitions({}).resolve_asset_graph()
     specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
-    for name in ("shards_tokens_match_idx", "shards_files_match_sha256", "shards_documents_match_mixing"):
+    for name in ("shards_schema", "shards_unique_doc_id", "shards_tokens_match_idx", "shards_files_match_sha256",
+                 "shards_documents_match_mixing"):
         assert specs[name].blocking and specs[name].asset_key.to_user_string() == "training_shards"
 
 
@@ -303,6 +354,57 @@ def test_combining_refuses_what_cannot_be_blended(lake_root, tmp_path):
     os.remove(rows[0]["path"] + ".bin")
     with pytest.raises(ValueError, match="missing"):
         combine_shards(lake_root)
+
+
+def test_a_manifest_written_before_the_packed_columns_still_reads_and_combines(lake_root):
+    old_schema = pa.schema([f for f in SHARDS_MANIFEST_SCHEMA if not f.name.startswith("packed_")])
+    rows = _manifest_rows(lake_root, "CC-MAIN-2024-10", 1)
+    uri = table_uri(lake_root, SHARDS_MANIFEST)
+    shutil.rmtree(uri)  # the same rows, as a lake written before packed sequences existed has them
+    delta_io.commit_partition(uri, "CC-MAIN-2024-10", old_schema, [delta_io.write_part_file(
+        uri, "CC-MAIN-2024-10", pa.Table.from_pylist(rows, schema=old_schema))])
+    assert "missing column packed_path" in check_shard_tables(lake_root, "CC-MAIN-2024-10").schema_differences[
+        SHARDS_MANIFEST]
+
+    _manifest_rows(lake_root, "CC-MAIN-2024-18", 2)  # this version's commit adds the columns
+    everything = {(r["snapshot"], r["shard"]): r for r in delta_io.read_partition_table(uri, "CC-MAIN-2024-10")
+                  .to_pylist() + delta_io.read_partition_table(uri, "CC-MAIN-2024-18").to_pylist()}
+    assert len(everything) == 3 and all(r["packed_path"] is None for r in everything.values())
+    assert everything[("CC-MAIN-2024-10", 0)]["bin_sha256"] == rows[0]["bin_sha256"]
+    assert check_shard_tables(lake_root, "CC-MAIN-2024-10").schema_differences[SHARDS_MANIFEST] == []
+    assert combine_shards(lake_root, "all").tokens_by_crawl == {"CC-MAIN-2024-10": 10, "CC-MAIN-2024-18": 30}
+
+
+def _documents_rows(crawl: str, doc_ids: list[str]) -> pa.Table:
+    n = len(doc_ids)
+    return pa.table({"doc_id": doc_ids, "snapshot": [crawl] * n, "repetitions": [1] * n, "reason": [None] * n,
+                     "refined_action": [None] * n, "n_tokens": [5] * n, "token_hash": [1] * n,
+                     "positions": [[i] for i in range(n)]}, schema=SHARDS_DOCUMENTS_SCHEMA)
+
+
+def test_shards_documents_made_bad_on_purpose_fail_the_schema_and_unique_checks(lake_root):
+    from assets.shards import shard_table_checks
+
+    crawl = "CC-MAIN-2024-10"
+    _manifest_rows(lake_root, crawl, 1)
+    commit_documents(lake_root, crawl, _documents_rows(crawl, ["a", "b", "c"]))
+    checks = {c.check_name: c for c in shard_table_checks(lake_root, crawl)}
+    assert checks["shards_schema"].passed and checks["shards_unique_doc_id"].passed
+    assert checks["shards_unique_doc_id"].metadata["rows"].value == 3
+
+    commit_documents(lake_root, crawl, _documents_rows(crawl, ["a", "b", "b", "c"]))  # a document twice
+    checks = {c.check_name: c for c in shard_table_checks(lake_root, crawl)}
+    assert not checks["shards_unique_doc_id"].passed and checks["shards_unique_doc_id"].metadata["repeated"].value == 1
+    assert checks["shards_schema"].passed
+
+    stray = pa.schema(list(SHARDS_DOCUMENTS_SCHEMA) + [("stray", pa.int64())])  # a column the contract lacks
+    rows = _documents_rows(crawl, ["a", "b", "c"]).append_column("stray", pa.array([1, 2, 3], pa.int64()))
+    uri = table_uri(lake_root, SHARDS_DOCUMENTS)
+    delta_io.commit_partition(uri, crawl, stray, [delta_io.write_part_file(uri, crawl, rows)])
+    checks = {c.check_name: c for c in shard_table_checks(lake_root, crawl)}
+    assert not checks["shards_schema"].passed and checks["shards_unique_doc_id"].passed
+    assert checks["shards_schema"].metadata["differences"].value == {
+        SHARDS_DOCUMENTS: ["unexpected column stray"], SHARDS_MANIFEST: []}
 
 
 def test_a_text_spelling_the_end_token_stays_text():

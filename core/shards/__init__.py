@@ -7,6 +7,7 @@ over Arrow batches.
 - megatron.py: the `.bin` + `.idx` (MMIDIDX) writer, streamed and atomic;
 - sharding.py: documents split into shards of a token budget, never across two shards;
 - packing.py: fixed-length training rows (`.npy` or Parquet) as an alternative output;
+- packed_files.py: those rows for one shard, streamed into the file written beside it;
 - rehydration.py: FineWeb-2's repetition tables by duplicate-cluster size;
 - mixing.py: how often each document goes in, and a seeded order independent of batching;
 - ordering.py: In-Context Pretraining order (related documents next to each other) from MinHash;

@@ -126,6 +126,22 @@ class SequencePacker:
         return PackedRows(row, np.array([self._carry.size], np.int32))
 
 
+def packed_shape(n_tokens: int, params: PackingParams) -> tuple[int, int, int]:
+    """(rows, dropped tokens, padded tokens) that SequencePacker gives for a stream of `n_tokens`
+    tokens, without packing it (a file's header can then be written before its rows)."""
+    if isinstance(n_tokens, bool) or int(n_tokens) != n_tokens or n_tokens < 0:
+        raise ValueError(f"n_tokens must be a non-negative integer, got {n_tokens!r}")
+    n_tokens = int(n_tokens)
+    full = (n_tokens - params.overlap) // params.seq_len if n_tokens >= params.row_len else 0
+    carry = n_tokens - full * params.seq_len
+    leftover = carry - (params.overlap if full else 0)
+    if leftover <= 0:
+        return full, 0, 0
+    if params.remainder == "drop":
+        return full, leftover, 0
+    return full + 1, 0, params.row_len - carry
+
+
 def pack_tokens(ids: np.ndarray, params: PackingParams, vocab_size: int) -> tuple[PackedRows, int]:
     """All rows of one token stream at once, and the number of dropped tokens."""
     packer = SequencePacker(params, vocab_size)

@@ -17,23 +17,10 @@ import pyarrow.compute as pc
 
 from contract.tables import (REFINED_DOCUMENTS, REFINED_DOCUMENTS_SCHEMA, REFINED_PROGRAMS, REFINED_PROGRAMS_SCHEMA,
                              table_uri)
+from contract.schema_compare import type_signature
 from core.prox.execute import DROP
 from gpu_jobs import delta_io
 from gpu_jobs.prox.inputs import resolve_inputs
-
-_STRINGS = (pa.string(), pa.large_string(), pa.string_view())
-
-
-def type_signature(dtype: pa.DataType):
-    """A comparable form of a type that ignores list field names and string/list widths."""
-    if dtype in _STRINGS:
-        return "string"
-    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_list_view(dtype):
-        return ("list", type_signature(dtype.value_type))
-    if pa.types.is_struct(dtype):
-        return ("struct", tuple((f.name, type_signature(f.type)) for f in dtype))
-    return str(dtype)
-
 
 def schema_problems(uri: str, contract: pa.Schema) -> list[str]:
     if not delta_io.table_exists(uri):

@@ -9,6 +9,7 @@ back, and the combination of several crawls' shards into one Megatron blend.
 - write.py: a shard assembled from the tokenized blocks and written by one task;
 - tables.py: the manifest and documents tables;
 - stage.py: run_training_shards, the driver;
-- checks.py: manifest tokens == .idx sums, files == sha256, copies == mixing;
+- checks.py: manifest tokens == .idx sums, files (packed ones too) == sha256, copies == mixing,
+  schemas == contract, unique doc_id;
 - combine.py: manifests of several crawls -> data_args.txt + blend.json.
 """

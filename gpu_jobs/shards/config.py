@@ -9,6 +9,7 @@ from typing import Mapping
 
 from core.shards.embedded_tokenizer import DEFAULT_EOS, EMBEDDED_NAME
 from core.shards.mixing import MixingParams
+from core.shards.packed_files import PackedOutput
 from core.shards.plan import ORDERS
 from core.shards.rehydration import PUBLISHED_MAX_REPETITIONS, fineweb2_tables
 
@@ -30,6 +31,7 @@ class ShardStageConfig:
     batch_size: int = 1000  # documents per tokenizer call (datatrove's DocumentTokenizer batch size)
     max_actors: int | None = None  # tokenizer actors; None: one per CPU of the Ray cluster
     related_group_size: int = 200_000  # documents ordered together (about 1 KB of memory each)
+    packed_sequences: PackedOutput | None = None  # off: issue 11 makes packed rows optional beside the Megatron shards
 
     def __post_init__(self):
         if self.selection not in SELECTIONS:
@@ -46,6 +48,8 @@ class ShardStageConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.packed_sequences is not None and not isinstance(self.packed_sequences, PackedOutput):
+            raise ValueError(f"packed_sequences must be a PackedOutput or None, got {self.packed_sequences!r}")
         self.mixing_params()  # validates selection and score buckets together
 
     @property
@@ -64,4 +68,6 @@ class ShardStageConfig:
         fields["score_buckets"] = ({str(k): v for k, v in self.score_buckets.items()}
                                    if self.score_buckets is not None else None)
         fields["language_aliases"] = dict(self.language_aliases)
+        fields["packed_sequences"] = (self.packed_sequences.describe() if self.packed_sequences is not None
+                                      else None)
         return json.dumps(fields, sort_keys=True)

@@ -8,7 +8,9 @@
    and fingerprints (core.shards.plan). The plan's sha256 names the shard directory,
    `shards/files/<crawl>/<plan sha256[:16]>/`.
 3. Write (one Ray task per shard, write.py): a complete shard already in the directory is kept,
-   any other is written from the blocks; the bytes depend on the plan only.
+   any other is written from the blocks; the bytes depend on the plan only. With
+   `packed_sequences`, the same task writes the shard's fixed-length rows beside it
+   (core.shards.packed_files) before its completion marker.
 4. Commit: `shards/documents`, then `shards/manifest` (tables.py), each one Delta transaction
    replacing the crawl's partition; then leftovers of interrupted writes (`*.tmp-*`) are removed
    from the shard directory. Shard directories of earlier plans are listed, not deleted: an older
@@ -32,6 +34,7 @@ from core.shards import lake_files
 from core.shards.doc_index import DocIndex
 from core.shards.mixing import NOT_REFINED
 from core.shards.ordering import icp_order_in_groups, relatedness
+from core.shards.packed_files import PackedOutput
 from core.shards.plan import TrainingPlan, build_plan, copies_in_passes, shuffled_copy_order
 from core.shards.shard_store import StoredShard
 from core.shards.stats import token_length_histogram
@@ -73,6 +76,11 @@ class ShardStageResult:
     @property
     def reused_shards(self) -> int:
         return sum(1 for shard in self.shards if shard.reused)
+
+    @property
+    def packed_files(self) -> tuple:
+        """The packed-sequence file of each shard (empty when packing was off)."""
+        return tuple(shard.packed for shard in self.shards if shard.packed is not None)
 
 
 @dataclass(frozen=True)
@@ -155,13 +163,14 @@ def order_copies(lake_uri: str, crawl: str, kept_ids: pa.Array, repetitions: np.
     return rows, copies, relatedness(signatures, icp.order, config.seed), without
 
 
-def shard_specs(plan: TrainingPlan, directory: str, vocab_size: int, dtype: str) -> list[ShardSpec]:
+def shard_specs(plan: TrainingPlan, directory: str, vocab_size: int, dtype: str,
+                packed: PackedOutput | None = None) -> list[ShardSpec]:
     tokens = plan.shard_tokens()
     specs = []
     for shard in range(plan.n_shards):
         lo, hi = plan.shard_bounds(shard)
         specs.append(ShardSpec(shard, lake_files.join(directory, f"shard_{shard:05d}"), plan.fingerprints[shard],
-                               hi - lo, int(tokens[shard]), vocab_size, dtype))
+                               hi - lo, int(tokens[shard]), vocab_size, dtype, packed))
     return specs
 
 
@@ -193,6 +202,9 @@ def write_shards(specs: list[ShardSpec], selections: list[dict[int, BlockSelecti
         if (shard.n_documents, shard.n_tokens, shard.fingerprint) != (spec.n_documents, spec.n_tokens, spec.fingerprint):
             raise RuntimeError(f"shard {spec.shard} at {spec.prefix} holds {shard.n_documents} documents and "
                                f"{shard.n_tokens} tokens; the plan has {spec.n_documents} and {spec.n_tokens}")
+        if (shard.packed is None) != (spec.packed is None):
+            raise RuntimeError(f"shard {spec.shard} at {spec.prefix}: packed sequences "
+                               f"{'missing' if shard.packed is None else 'not asked for'}")
     return stored
 
 
@@ -240,7 +252,7 @@ def run_training_shards(lake_uri: str, crawl: str, config: ShardStageConfig,
     log(f"{crawl}: {kept.size} of {narrow.num_rows} documents, {plan.n_copies} copies, "
         f"{int(plan.lengths.sum())} tokens in {plan.n_shards} shards under {directory}")
 
-    specs = shard_specs(plan, directory, tokenizer.vocab_size, dtype)
+    specs = shard_specs(plan, directory, tokenizer.vocab_size, dtype, config.packed_sequences)
     selections = block_selections(plan, tokenized.block_of_row[kept], tokenized.row_in_block[kept])
     stored = write_shards(specs, selections, tokenized.blocks)
     seconds["write"] = time.monotonic() - started - seconds["tokenize"] - seconds["plan"]

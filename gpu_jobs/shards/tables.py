@@ -54,8 +54,19 @@ def manifest_table(crawl: str, shards: list[StoredShard], plan: TrainingPlan, fi
         "bin_bytes": [s.bin_bytes for s in shards],
         "idx_bytes": [s.idx_bytes for s in shards],
         **{name: [value] * n for name, value in fields.items()},
+        **packed_columns(shards),
     }
     return pa.table(columns, schema=SHARDS_MANIFEST_SCHEMA)
+
+
+def packed_columns(shards: list[StoredShard]) -> dict[str, list]:
+    """The manifest's packed_* columns (nulls for a shard without a packed file)."""
+    files = [s.packed for s in shards]
+    fields = {"packed_path": "location", "packed_format": "format", "packed_row_len": "row_len",
+              "packed_sequences": "sequences", "packed_tokens": "tokens",
+              "packed_dropped_tokens": "dropped_tokens", "packed_padded_tokens": "padded_tokens",
+              "packed_sha256": "sha256", "packed_bytes": "bytes"}
+    return {column: [getattr(f, name) if f is not None else None for f in files] for column, name in fields.items()}
 
 
 def replace_partition(lake_uri: str, table: str, schema: pa.Schema, crawl: str, rows: pa.Table,

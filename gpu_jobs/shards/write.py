@@ -2,7 +2,8 @@
 
 The driver's plan gives each shard its copies as (block, row in block, position in shard). The task
 first looks for the shard complete at its location (core.shards.shard_store: marker with the same
-fingerprint, files with the recorded sha256) and returns it untouched when found. Otherwise it
+fingerprint, files with the recorded sha256, and the packed-sequence file of the configured settings
+when one is asked for) and returns it untouched when found. Otherwise it
 fetches the blocks that hold its documents (the tokenized blocks stay in Ray's object store: on
 the same node this maps shared memory, no copy), takes its rows, orders them by position, checks
 that the positions are exactly 0..n-1 and the token count is the planned one, and writes the shard.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from core.shards.packed_files import PackedOutput
 from core.shards.shard_store import StoredShard, complete_shard, write_shard
 from gpu_jobs.shards.tokenize import binary_offsets
 
@@ -28,6 +30,7 @@ class ShardSpec:
     n_tokens: int
     vocab_size: int
     dtype: str
+    packed: PackedOutput | None = None  # the packed-sequence file to write beside the shard
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,12 @@ def write_planned_shard(spec: ShardSpec, block_refs: list, selections: list[Bloc
     arrive in a list, so Ray does not fetch them before the reuse test."""
     import ray
 
-    existing = complete_shard(spec.prefix, spec.fingerprint)
+    existing = complete_shard(spec.prefix, spec.fingerprint, spec.packed)
     if existing is not None:
         return existing
     tables = ray.get(list(block_refs))
     ids, lengths = assemble_shard(spec, tables, selections)
-    return write_shard(spec.prefix, ids, lengths, spec.vocab_size, spec.fingerprint)
+    return write_shard(spec.prefix, ids, lengths, spec.vocab_size, spec.fingerprint, spec.packed)
 
 
 def shard_writer_task():

@@ -9,7 +9,7 @@ datatrove's `strip_strings`). Libraries, all from PyPI, all offline:
 
 | datatrove class | library here |
 |---|---|
-| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer` (zh: jieba segmenter, ja: datatrove's Sudachi wrapper); `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
+| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.ChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
 | WhitespaceTokenizer | `spacy.blank("xx")` (what datatrove's WhitespaceTokenizer uses for words) |
 | ThaiTokenizer | pythainlp `word_tokenize(engine="newmm-safe", keep_whitespace=False)` |
 | IndicNLPTokenizer `<code>` | indic-nlp-library `trivial_tokenize(text, code)` |
@@ -115,13 +115,13 @@ def _strip(tokens) -> list[str]:
 
 def _spacy_splitter(code: str) -> WordSplitter:
     import spacy
+    from spacy.tokenizer import Tokenizer
+
+    from core.filters.fineweb2.chunk_memo import ChunkMemo
 
     if code == "zh":
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-    elif code == "ja":
+        return _jieba_splitter()
+    if code == "ja":
         # datatrove's registered Sudachi wrapper (spaCy issue 13684), and its 40,000-byte chunks
         from datatrove.utils.japanese_tokenizer import JapaneseTokenizer  # noqa: F401  (registers it)
         from datatrove.utils.word_tokenizers import chunk_text_on_bytes
@@ -134,8 +134,10 @@ def _spacy_splitter(code: str) -> WordSplitter:
                 return _strip(t.text for chunk in chunk_text_on_bytes(text, 40000) for t in tokenizer(chunk))
 
         return split_ja
-    else:
-        nlp = spacy.blank(code)
+    nlp = spacy.blank(code)
+    # only the tokens' texts are used: new words skip spaCy's lexical attributes (like_num, shape,
+    # ...), which cost more than the split itself (same tokens: tests/test_fineweb2_chunk_memo.py)
+    nlp.vocab.lex_attr_getters = {}
     tokenizer = nlp.tokenizer
 
     def split(text: str) -> list[str]:
@@ -148,7 +150,19 @@ def _spacy_splitter(code: str) -> WordSplitter:
                     raise
                 return _strip(t.text for t in tokenizer(text.replace("IS_ALPHA", "")))
 
-    return split
+    if type(tokenizer) is not Tokenizer:  # a language with a tokenizer of its own (vi, ko, ...)
+        return split
+    return ChunkMemo(nlp, split)
+
+
+def _jieba_splitter() -> WordSplitter:
+    """spaCy's `zh` tokenizer with the jieba segmenter, without the Doc: its words are jieba's
+    `cut(text, cut_all=False)` (spaCy only lines them up with the text's whitespace)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    cut = jieba.cut
+    return lambda text: _strip(cut(text, cut_all=False))
 
 
 def _thai_splitter() -> WordSplitter:
