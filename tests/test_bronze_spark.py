@@ -213,3 +213,29 @@ def test_a_lake_written_before_the_new_columns_takes_them(spark, lake_root):
     assert bronze_balance(spark, lake_root, crawl).passed
     docs = _docs(spark, lake_root, crawl).collect()
     assert len(docs) == 17 and {r.content_type_source for r in docs} == {"http"}
+
+
+def test_the_staging_directory_of_side_rows_is_gone_after_a_run(spark, lake_root):
+    from pathlib import Path
+
+    from spark_jobs.bronze_side_rows import STAGING_DIR
+
+    result = run_bronze(spark, lake_root, "CC-MAIN-2016-50", [str(WET_LF_ONLY), str(WARC_2020)])
+    assert result.documents == 68 + 16
+    staging = Path(lake_root) / STAGING_DIR / "CC-MAIN-2016-50"
+    assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_a_task_whose_side_rows_are_lost_fails_the_run_by_name(spark, lake_root, monkeypatch):
+    import pytest
+
+    from spark_jobs import bronze
+
+    original = bronze.make_extract_batches
+
+    def lose_side_rows(paths, snapshot, config, staging):  # the tasks write them somewhere else
+        return original(paths, snapshot, config, staging + "-elsewhere")
+
+    monkeypatch.setattr(bronze, "make_extract_batches", lose_side_rows)
+    with pytest.raises(RuntimeError, match="no side rows"):
+        run_bronze(spark, lake_root, "CC-MAIN-2020-34", [str(WARC_2020)])
