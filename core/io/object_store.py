@@ -36,6 +36,17 @@ def as_s3(uri: str) -> str:
     return "s3://" + uri[len("s3a://"):] if uri.startswith("s3a://") else uri
 
 
+# The variables S3Settings.from_env reads: what a process needs to reach the store the driver names.
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_FORCE_PATH_STYLE")
+
+
+def aws_variables(env: dict | None = None) -> dict[str, str]:
+    """The set AWS_VARIABLES of `env` (default: this process's environment)."""
+    env = os.environ if env is None else env
+    return {name: env[name] for name in AWS_VARIABLES if env.get(name)}
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
