@@ -92,3 +92,17 @@ def leave_cpus_for_reads(plan: ActorPlan, cpus: float | None = None,
         return plan
     per_actor = min(plan.num_cpus, max(0.0, (cpus - reserve) / plan.actors))
     return ActorPlan(plan.actors, per_actor, plan.num_gpus)
+
+
+def s3_task_options(*uris: str) -> dict:
+    """Ray remote options for tasks and actors that open `uris` themselves (a shard writer, a
+    classifier download): when one is on S3, the driver's AWS variables as their runtime_env, so
+    they reach the store the driver's run names even when the workers started without them (a Ray
+    instance started before the variables were set, a cluster whose workers lack them), as the
+    Delta reads and writes do with the filesystem built on the driver. Else no options."""
+    from core.io.object_store import aws_variables, is_s3_uri
+
+    variables = aws_variables()
+    if not variables or not any(is_s3_uri(uri) for uri in uris):
+        return {}
+    return {"runtime_env": {"env_vars": variables}}

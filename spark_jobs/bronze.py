@@ -21,6 +21,7 @@ stale rows and the manifest's counts as they were (the balance check still agree
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -31,6 +32,8 @@ from contract.tables import (
     BRONZE_DOCUMENTS, BRONZE_ERRORS, BRONZE_ERRORS_SCHEMA, BRONZE_SCHEMA, BRONZE_SKIPS,
     BRONZE_SKIPS_SCHEMA, MANIFEST, table_uri,
 )
+from core.io.object_store import S3Settings, is_s3_uri
+from core.io.remote import open_uri
 from core.warc.extract import ExtractionConfig, extract_file
 from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.bronze_batches import (
@@ -54,21 +57,36 @@ SIDE_TABLES = OUTPUT_TABLES[1:]  # written from the side rows, after the documen
 _DOC_NAMES = BRONZE_SCHEMA.names
 
 
-def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig, staging: str):
+def driver_s3_settings(paths: list[str]) -> S3Settings | None:
+    """The driver's S3 settings when it reads the crawl (or writes side rows) on S3 and its AWS_* variables name
+    something (an endpoint, a region, a key), else None: the executors then use their own chain.
+    Shipped with the tasks, as the Ray stages ship their filesystem: Python workers inherit the
+    environment of the JVM, which may have started before the variables were set (a notebook's
+    session, a test's), and then would not reach the store the driver's run names."""
+    if not any(is_s3_uri(path) for path in paths):
+        return None
+    settings = S3Settings.from_env()
+    return None if settings == S3Settings() else settings
+
+
+def make_extract_batches(paths: list[str], snapshot: str, config: ExtractionConfig, staging: str,
+                         s3_settings: S3Settings | None = None):
     """The function Spark runs per task: file indexes in, bronze/documents batches out; each file's
-    side rows (skips, errors, its accounting row) to `staging` once the file is done."""
+    side rows (skips, errors, its accounting row) to `staging` once the file is done. `s3_settings`
+    (the driver's) reach the crawl and the staging directory when they are on S3."""
+    opener = functools.partial(open_uri, s3_settings=s3_settings) if s3_settings else open_uri
 
     def extract_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for index in batch.column("id").to_pylist():
                 path = paths[index]
                 side = []
-                for part in file_batches(path, snapshot, extract_file(path, snapshot, config)):
+                for part in file_batches(path, snapshot, extract_file(path, snapshot, config, opener)):
                     if part.column("row_type")[0].as_py() == ROW_DOC:  # one row_type per batch
                         yield part.select(_DOC_NAMES)
                     else:
                         side.append(part)
-                write_side_rows(staging, index, side)
+                write_side_rows(staging, index, side, s3_settings)
 
     return extract_batches
 
@@ -154,7 +172,8 @@ def _documents(spark, paths: list[str], snapshot: str, config: ExtractionConfig,
     if not paths:
         return spark.createDataFrame([], schema)
     return (spark.range(0, len(paths), 1, numPartitions=len(paths))
-            .mapInArrow(make_extract_batches(paths, snapshot, config, staging), schema))
+            .mapInArrow(make_extract_batches(paths, snapshot, config, staging,
+                                             driver_s3_settings([*paths, staging])), schema))
 
 
 def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],

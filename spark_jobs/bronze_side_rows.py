@@ -41,14 +41,15 @@ def side_file(staging: str, index: int) -> str:
     return lake_files.join(staging, f"{index:06d}.parquet")
 
 
-def write_side_rows(staging: str, index: int, batches: list[pa.RecordBatch]) -> None:
-    """One task's side rows (union batches; none at all is still a file) as one Parquet file."""
+def write_side_rows(staging: str, index: int, batches: list[pa.RecordBatch], s3_settings=None) -> None:
+    """One task's side rows (union batches; none at all is still a file) as one Parquet file;
+    `s3_settings` (the driver's S3Settings) when the staging directory is on S3."""
     for batch in batches:
         if batch.schema != UNION_SCHEMA:
             raise ValueError(f"side rows of file {index}: not bronze's union schema: {batch.schema}")
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_batches(batches, schema=UNION_SCHEMA), sink)
-    lake_files.write_bytes(side_file(staging, index), sink.getvalue().to_pybytes())
+    lake_files.write_bytes(side_file(staging, index), sink.getvalue().to_pybytes(), s3_settings)
 
 
 def missing_side_files(staging: str, n_files: int) -> list[int]:

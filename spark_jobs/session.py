@@ -102,6 +102,24 @@ def incompatibilities(running: RunningSession, wanted: SparkSettings) -> list[st
     return problems
 
 
+def is_local_master(master: str) -> bool:
+    """`local`, `local[4]`, `local[*]`, `local[2,3]`: driver and executors share one JVM."""
+    return master == "local" or master.startswith("local[")
+
+
+def jar_conf(master: str, delta_jars: list, s3a_jars: list) -> dict:
+    """Where the session's jars go. Delta's always on `spark.jars` (added to the running JVM, shipped
+    to a cluster's executors). The S3A jars too on a cluster, but in local mode on the driver's class
+    path: the executors live in the driver's JVM, and `spark.jars` would copy the 690 MB AWS SDK
+    into every session's temporary userFiles directory."""
+    if not is_local_master(master):
+        return {"spark.jars": ",".join(str(p) for p in [*delta_jars, *s3a_jars])}
+    conf = {"spark.jars": ",".join(str(p) for p in delta_jars)}
+    if s3a_jars:
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(str(p) for p in s3a_jars)
+    return conf
+
+
 def build_conf(
     master: str | None = None,
     shuffle_partitions: int | None = None,
@@ -109,11 +127,11 @@ def build_conf(
     extra: dict | None = None,
 ) -> dict:
     """The Spark configuration cc-refinery uses (a plain dict, easy to inspect and test)."""
-    jars = ensure_delta_jars() + cached_s3a_jars()
+    master = master or os.environ.get("SPARK_MASTER", "local[*]")
     conf = {
-        "spark.master": master or os.environ.get("SPARK_MASTER", "local[*]"),
+        "spark.master": master,
         "spark.app.name": "cc-refinery",
-        "spark.jars": ",".join(str(p) for p in jars),
+        **jar_conf(master, ensure_delta_jars(), cached_s3a_jars()),
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(shuffle_partitions or default_shuffle_partitions()),
@@ -132,7 +150,7 @@ def build_conf(
         "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON") or sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }
-    if conf["spark.master"].startswith("local"):
+    if master.startswith("local"):
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.ui.enabled"] = os.environ.get("REFINERY_SPARK_UI", "false")
@@ -192,6 +210,30 @@ def describe(session) -> RunningSession:
     )
 
 
+def fit_class_path_to_running_jvm(conf: dict, jvm_class_path: str | None) -> dict:
+    """`conf` for a JVM already running in this process (a session stopped and created again, or
+    started by other code), whose class path is fixed: jars of `spark.driver.extraClassPath` it
+    lacks go to `spark.jars` instead. `jvm_class_path` None: no JVM yet, `conf` as it is."""
+    extra = conf.get("spark.driver.extraClassPath")
+    if jvm_class_path is None or not extra:
+        return conf
+    present = set(jvm_class_path.split(os.pathsep))
+    missing = [jar for jar in extra.split(os.pathsep) if jar not in present]
+    fitted = {key: value for key, value in conf.items() if key != "spark.driver.extraClassPath"}
+    if missing:
+        fitted["spark.jars"] = ",".join(j for j in [conf.get("spark.jars", ""), *missing] if j)
+    return fitted
+
+
+def _running_jvm_class_path() -> str | None:
+    """The class path of the JVM pyspark has already launched in this process, or None."""
+    from pyspark import SparkContext
+
+    if SparkContext._gateway is None:
+        return None
+    return SparkContext._gateway.jvm.java.lang.System.getProperty("java.class.path")
+
+
 def _create(settings: SparkSettings):
     from pyspark.sql import SparkSession
 
@@ -202,6 +244,7 @@ def _create(settings: SparkSettings):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     conf = build_conf(settings.master, settings.shuffle_partitions, settings.driver_memory)
+    conf = fit_class_path_to_running_jvm(conf, _running_jvm_class_path())
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -233,8 +233,8 @@ def test_a_task_whose_side_rows_are_lost_fails_the_run_by_name(spark, lake_root,
 
     original = bronze.make_extract_batches
 
-    def lose_side_rows(paths, snapshot, config, staging):  # the tasks write them somewhere else
-        return original(paths, snapshot, config, staging + "-elsewhere")
+    def lose_side_rows(paths, snapshot, config, staging, s3_settings=None):  # written elsewhere
+        return original(paths, snapshot, config, staging + "-elsewhere", s3_settings)
 
     monkeypatch.setattr(bronze, "make_extract_batches", lose_side_rows)
     with pytest.raises(RuntimeError, match="no side rows"):

@@ -122,3 +122,36 @@ def test_the_store_refuses_to_overwrite_a_commit_file(s3):
     with pytest.raises(ClientError, match="PreconditionFailed"):
         client.put_object(Bucket=BUCKET, Key="cond/00000000000000000001.json", Body=b"[]", IfNoneMatch="*")
     assert client.get_object(Bucket=BUCKET, Key="cond/00000000000000000001.json")["Body"].read() == b"{}"
+
+
+def _worker_endpoint() -> str | None:
+    import os
+
+    return os.environ.get("AWS_ENDPOINT_URL")
+
+
+def test_ray_tasks_that_open_lake_files_get_the_drivers_aws_variables(ray_session, s3, aws_env, tmp_path):
+    """The test session's Ray started before aws_env set the variables, so its workers lack them (as a
+    notebook's Ray, or a cluster's workers without them): the tasks that open lake files themselves
+    (the model store's publish, a classifier download, a shard writer) take the driver's through
+    s3_task_options; the secret travels in the runtime_env, never into the store."""
+    from gpu_jobs.cluster import s3_task_options
+    from gpu_jobs.preselect.model_store import find_model, latest_model, localize, publish_model
+
+    ray = ray_session
+    lake = f"s3a://{BUCKET}/lake"
+    assert ray.get(ray.remote(_worker_endpoint).remote()) is None  # the premise: workers lack them
+    assert s3_task_options(str(tmp_path)) == {}  # a local lake needs nothing
+    options = s3_task_options(str(tmp_path), lake)
+    assert options["runtime_env"]["env_vars"]["AWS_ENDPOINT_URL"] == s3.endpoint
+
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"not really fastText, the store copies bytes")
+    publish = ray.remote(lambda: publish_model(lake, "m1", str(model), {"n": 1}, "CC-MAIN-2024-33"))
+    entry = ray.get(publish.options(**options).remote())
+    assert entry["model_uri"] == f"{lake}/models/preselect/m1/model.bin"
+    assert find_model(lake, "m1")["store"] == entry == latest_model(lake)
+    download = ray.remote(lambda: open(localize(entry["model_uri"]), "rb").read())
+    assert ray.get(download.options(**options).remote()) == model.read_bytes()
+    stored = s3.client().get_object(Bucket=BUCKET, Key="lake/models/preselect/m1/report.json")["Body"].read()
+    assert SECRET.encode() not in stored

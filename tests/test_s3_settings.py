@@ -2,6 +2,8 @@
 the S3A jars cached by set-up and loaded by every session; the secret never printed."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.io.object_store import (S3Settings, as_s3, delta_storage_options, hadoop_s3a_conf,
@@ -82,6 +84,7 @@ def test_sessions_load_the_s3a_jars_only_when_setup_cached_them(tmp_path, monkey
     assert jars.cached_s3a_jars() == []
     conf = build_conf("local[2]")
     assert "hadoop-aws" not in conf["spark.jars"] and "spark.hadoop.fs.s3a.endpoint" not in conf
+    assert "spark.driver.extraClassPath" not in conf
 
     names = [f"{artifact}-{version}.jar" for _, artifact, version in jars.S3A_ARTIFACTS]
     assert names == ["hadoop-aws-3.5.0.jar", "bundle-2.35.4.jar", "analyticsaccelerator-s3-1.3.1.jar"]
@@ -89,8 +92,13 @@ def test_sessions_load_the_s3a_jars_only_when_setup_cached_them(tmp_path, monkey
         (tmp_path / name).write_bytes(b"")
     assert jars.cached_s3a_jars() == []  # one missing: none, never a half set
     (tmp_path / names[-1]).write_bytes(b"")
-    conf = build_conf("local[2]")
-    assert all(str(tmp_path / name) in conf["spark.jars"].split(",") for name in names)
+    delta = [str(tmp_path / f"{artifact}-{version}.jar") for _, artifact, version in jars.ARTIFACTS]
+    s3a = [str(tmp_path / name) for name in names]
+    conf = build_conf("local[2]")  # executors in the driver's JVM: S3A on its class path, not copied
+    assert conf["spark.jars"].split(",") == delta
+    assert conf["spark.driver.extraClassPath"].split(os.pathsep) == s3a
+    cluster = build_conf("spark://spark-master:7077")  # shipped to the executors
+    assert cluster["spark.jars"].split(",") == delta + s3a and "spark.driver.extraClassPath" not in cluster
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
     assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
     assert SECRET not in str(conf) and "spark.hadoop.fs.s3a.secret.key" not in conf
@@ -105,3 +113,25 @@ def test_hadoop_aws_matches_the_hadoop_client_pyspark_bundles():
 
     bundled = sorted(p.name for p in (Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
     assert bundled == [f"hadoop-client-api-{HADOOP_VERSION}.jar"]
+
+
+def test_local_masters_are_those_whose_executors_share_the_drivers_jvm():
+    from spark_jobs.session import is_local_master
+
+    assert all(is_local_master(m) for m in ("local", "local[2]", "local[*]", "local[2,3]"))
+    assert not any(is_local_master(m) for m in ("local-cluster[2,1,1024]", "spark://h:7077", "yarn",
+                                                 "k8s://https://h:6443"))
+
+
+def test_a_jvm_already_running_gets_the_class_path_jars_it_lacks_through_spark_jars():
+    """The class path is fixed when the JVM starts: a session created again in the same process (or
+    after other code started the JVM) must still load S3A, so what the JVM lacks goes to spark.jars."""
+    from spark_jobs.session import fit_class_path_to_running_jvm
+
+    class_path = os.pathsep.join(["/c/aws.jar", "/c/sdk.jar"])
+    conf = {"spark.jars": "/c/delta.jar", "spark.driver.extraClassPath": class_path}
+    assert fit_class_path_to_running_jvm(conf, None) == conf  # no JVM yet: launched with the class path
+    started_with_it = fit_class_path_to_running_jvm(conf, os.pathsep.join(["/spark/jars/*", class_path]))
+    assert started_with_it == {"spark.jars": "/c/delta.jar"}
+    started_without = fit_class_path_to_running_jvm(conf, "/spark/jars/*")
+    assert started_without == {"spark.jars": "/c/delta.jar,/c/aws.jar,/c/sdk.jar"}

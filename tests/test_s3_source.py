@@ -110,3 +110,30 @@ def test_an_unreachable_endpoint_is_retried_then_named(aws_env, monkeypatch):
         S3Stream(uri, FAST, sleep=lambda s: None)
     assert f"{uri}: gave up after 5 attempts: {uri}: cannot reach http://127.0.0.1:" in str(error.value)
     assert SECRET not in str(error.value)
+
+
+def test_bronze_workers_read_the_bucket_with_the_drivers_settings(spark, s3, aws_env, tmp_path):
+    """The test session's Spark started before aws_env set the variables, so its Python workers lack
+    them, like a notebook's session: bronze ships the driver's settings with its tasks."""
+    from spark_jobs.bronze import run_bronze
+
+    uri = f"s3://{BUCKET}/cc/crawl-data/{CRAWL}/segments/0/warc/file-00000-{WARC_2020.name}"
+    result = run_bronze(spark, str(tmp_path / "lake"), CRAWL, [uri])
+    local = [e for e in extract_file(str(WARC_2020), CRAWL) if isinstance(e, dict)]
+    assert result.files == 1 and result.failed_files == []
+    assert not [reason for reason in result.errors_by_reason if reason.startswith("file.")]
+    assert result.documents == len(local) > 0
+
+
+def test_bronze_ships_s3_settings_only_for_an_s3_crawl_named_by_the_variables(monkeypatch):
+    from core.io.object_store import S3Settings
+    from spark_jobs.bronze import driver_s3_settings
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_S3_FORCE_PATH_STYLE"):
+        monkeypatch.delenv(name, raising=False)
+    assert driver_s3_settings([f"s3://{BUCKET}/a.warc.gz"]) is None  # executors use their own chain
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert driver_s3_settings(["/mirror/a.warc.gz", "https://data.commoncrawl.org/b.warc.gz"]) is None
+    settings = driver_s3_settings(["/mirror/a.warc.gz", f"s3a://{BUCKET}/b.warc.gz"])
+    assert settings == S3Settings(endpoint="http://127.0.0.1:9", path_style=True)

@@ -36,6 +36,17 @@ def as_s3(uri: str) -> str:
     return "s3://" + uri[len("s3a://"):] if uri.startswith("s3a://") else uri
 
 
+# The variables S3Settings.from_env reads: what a process needs to reach the store the driver names.
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_FORCE_PATH_STYLE")
+
+
+def aws_variables(env: dict | None = None) -> dict[str, str]:
+    """The set AWS_VARIABLES of `env` (default: this process's environment)."""
+    env = os.environ if env is None else env
+    return {name: env[name] for name in AWS_VARIABLES if env.get(name)}
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -159,12 +170,14 @@ def boto3_client_kwargs(settings: S3Settings) -> dict:
     return kwargs
 
 
-def pyarrow_filesystem(uri: str):
+def pyarrow_filesystem(uri: str, s3_settings: "S3Settings | None" = None):
     """(pyarrow filesystem, path inside it) for any URI pyarrow knows, `s3a://` included, with S3
-    settings from the AWS_* variables of this process (pyarrow's own parsing ignores them)."""
+    settings given (a driver's, shipped to a worker) or else from the AWS_* variables of this
+    process (pyarrow's own parsing ignores them)."""
     from pyarrow import fs
 
     if is_s3_uri(uri):
         bucket, key = split_s3_uri(uri)
-        return fs.S3FileSystem(**pyarrow_s3_kwargs(S3Settings.from_env())), f"{bucket}/{key}".rstrip("/")
+        settings = s3_settings or S3Settings.from_env()
+        return fs.S3FileSystem(**pyarrow_s3_kwargs(settings)), f"{bucket}/{key}".rstrip("/")
     return fs.FileSystem.from_uri(uri)

@@ -108,13 +108,14 @@ class HTTPStream(io.RawIOBase):
         super().close()
 
 
-def open_uri(uri: str, policy: RetryPolicy = RetryPolicy()) -> BinaryIO:
-    """A buffered binary stream for the URI. Raises FileNotFoundError for a missing file."""
+def open_uri(uri: str, policy: RetryPolicy = RetryPolicy(), s3_settings=None) -> BinaryIO:
+    """A buffered binary stream for the URI. Raises FileNotFoundError for a missing file.
+    `s3_settings` (an `S3Settings`) for s3:// URIs; None: this process's AWS_* variables."""
     if uri.startswith(("http://", "https://")):
         return io.BufferedReader(HTTPStream(uri, policy), buffer_size=1 << 20)
     if uri.startswith(("s3://", "s3a://")):
         from core.io.s3_stream import open_s3
 
-        return open_s3(uri, policy)
+        return open_s3(uri, policy, settings=s3_settings)
     path = uri[len("file://"):] if uri.startswith("file://") else uri
     return open(path, "rb", buffering=1 << 20)

@@ -147,5 +147,6 @@ class S3Stream(io.RawIOBase):
         super().close()
 
 
-def open_s3(uri: str, policy, client=None) -> io.BufferedReader:
-    return io.BufferedReader(S3Stream(as_s3(uri), policy, client), buffer_size=1 << 20)
+def open_s3(uri: str, policy, client=None, settings: S3Settings | None = None) -> io.BufferedReader:
+    """`settings` None: the AWS_* variables of this process."""
+    return io.BufferedReader(S3Stream(as_s3(uri), policy, client, settings), buffer_size=1 << 20)

@@ -27,13 +27,14 @@ def join(location: str, *parts: str) -> str:
     return "/".join([location.rstrip("/"), *(part.strip("/") for part in parts)])
 
 
-def filesystem(location: str):
-    """(pyarrow filesystem, path inside it)."""
+def filesystem(location: str, s3_settings=None):
+    """(pyarrow filesystem, path inside it); S3 locations use `s3_settings` (an S3Settings) when
+    given, else this process's AWS_* variables."""
     from pyarrow import fs
 
     if not is_uri(location):
         return fs.LocalFileSystem(), str(Path(location).resolve())
-    return pyarrow_filesystem(location)  # s3a:// and the AWS_* settings too
+    return pyarrow_filesystem(location, s3_settings)  # s3a:// too
 
 
 def exists(location: str) -> bool:
@@ -78,12 +79,12 @@ def sha256_of(location: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def write_bytes(location: str, data: bytes) -> None:
+def write_bytes(location: str, data: bytes, s3_settings=None) -> None:
     """Write a whole file so that readers never see part of it."""
     if not is_uri(location):
         _replace_local(location, lambda handle: handle.write(data))
         return
-    handle, path = filesystem(location)
+    handle, path = filesystem(location, s3_settings)
     handle.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with handle.open_output_stream(path) as stream:
         stream.write(data)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT, SCORES_PRESELECT_SCHEMA, table_uri
 from core.preselect.select import SelectParams, check_classifier_file, load_classifier, score_texts
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
+from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.preselect.model_store import file_digest, localize
 from gpu_jobs.preselect.selection import ScoreSummary, SelectionMarker, SelectionRule, count_selected, summarize
 
@@ -102,7 +102,8 @@ def run_quality_scores(lake_uri: str, crawl: str, config: ScoringConfig, log: Ca
     documents = delta_io.read_partition(table_uri(lake_uri, DEDUP_DOCUMENTS), crawl, ["doc_id", "text"])
     scored = documents.map_batches(
         scorer, fn_constructor_args=(config.model_uri, config.select.positive_label), batch_format="pyarrow",
-        batch_size=config.batch_size, **leave_cpus_for_reads(plan).map_batches_args()).materialize()
+        batch_size=config.batch_size, **leave_cpus_for_reads(plan).map_batches_args(),
+        **s3_task_options(config.model_uri)).materialize()
     seconds["score"] = time.monotonic() - started
     summary = summarize(scored, config.histogram_bins)
     log(f"{crawl}: scored {summary.n_documents} documents ({summary.total_chars} characters) on {plan.actors} "

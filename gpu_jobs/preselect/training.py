@@ -25,7 +25,7 @@ import numpy as np
 from core.preselect.bpc import BpcParams
 from core.preselect.reference_models import ReferenceModelSpec, validate_family
 from core.preselect.train import TrainParams, train_preselect
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
+from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.preselect.bpc import FamilyBpc
 from gpu_jobs.preselect.model_store import (
     MODEL_FILE, find_model, model_dir_uri, model_id_for, publish_model, set_latest,
@@ -140,7 +140,8 @@ def run_preselect_training(lake_uri: str, crawl: str, config: TrainingConfig,
     extra = {"crawl": crawl, "model_id": model_id, "n_sampled": len(ids), "sample_max_chars": config.max_chars,
              "family": [dataclasses.asdict(s) for s in config.family], "bpc_params": dataclasses.asdict(config.bpc),
              "tokens_scored": n_tokens, "bpc_seconds": round(seconds["bpc"], 2)}
-    task = ray.remote(_train_and_publish).options(num_cpus=config.train.fasttext.thread)
+    task = ray.remote(_train_and_publish).options(num_cpus=config.train.fasttext.thread,
+                                                  **s3_task_options(lake_uri))
     report, entry = ray.get(task.remote(lake_uri, model_id, crawl, ids, texts, losses, config.family,
                                         config.train, extra))
     seconds["train"] = time.monotonic() - mark

@@ -22,7 +22,7 @@ from contract.tables import (REFINED_DOCUMENTS, REFINED_DOCUMENTS_SCHEMA, REFINE
 from core.prox.backends.spec import VLLM
 from core.prox.stats import RefinementStats, merge_stats
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import ActorPlan, cluster_gpus, leave_cpus_for_reads, plan_actors
+from gpu_jobs.cluster import ActorPlan, cluster_gpus, leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.prox.actor import DOCUMENTS, PROGRAMS, RefineAndWrite
 from gpu_jobs.prox.config import RefinementStageConfig
 from gpu_jobs.prox.inputs import RefinementInputs, keep_doc_ids, resolve_inputs
@@ -79,7 +79,7 @@ def run_refined_documents(lake_uri: str, crawl: str, config: RefinementStageConf
         RefineAndWrite, batch_size=config.batch_size, batch_format="pyarrow",
         fn_constructor_kwargs=dict(backend=config.backend, params=config.refinement, crawl=crawl, run_id=run_id,
                                    programs_uri=uris[PROGRAMS], documents_uri=uris[DOCUMENTS]),
-        **plan.map_batches_args()).take_all()
+        **plan.map_batches_args(), **s3_task_options(lake_uri)).take_all()
 
     stats = merge_stats(RefinementStats.from_json(row["stats"]) for row in manifest if row["stats"])
     rows = {table: sum(r["rows"] for r in manifest if r["table"] == table) for table in uris}

@@ -25,6 +25,7 @@ from contract.tables import (DEDUP_DOCUMENTS, SHARDS_DOCUMENTS, SHARDS_DOCUMENTS
 from core.shards import lake_files
 from core.shards.megatron import read_index_summary
 from gpu_jobs import delta_io
+from gpu_jobs.cluster import s3_task_options
 
 
 def inspect_shard(row: dict) -> dict:
@@ -98,7 +99,7 @@ def verify_crawl_shards(lake_uri: str, crawl: str) -> ShardVerification:
     import ray
 
     manifest = delta_io.read_partition_table(table_uri(lake_uri, SHARDS_MANIFEST), crawl).to_pylist()
-    task = ray.remote(num_cpus=1)(inspect_shard)
+    task = ray.remote(num_cpus=1)(inspect_shard).options(**s3_task_options(lake_uri))
     seen = ray.get([task.remote(row) for row in manifest])
     bad, tokens_ok, files_ok = [], True, True
     for row, result in zip(manifest, seen):

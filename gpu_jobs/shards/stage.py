@@ -42,7 +42,7 @@ from core.shards.token_dtype import token_dtype
 from core.shards.tokenizer import ShardTokenizer, TokenizerParams
 from core.shards.tokenizer_files import read_source, resolve_tokenizer_location
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
+from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.shards.config import ShardStageConfig
 from gpu_jobs.shards.inputs import StageInputs, read_signatures, resolve_inputs
 from gpu_jobs.shards.tables import commit_documents, commit_manifest, documents_table, manifest_table
@@ -194,7 +194,7 @@ def write_shards(specs: list[ShardSpec], selections: list[dict[int, BlockSelecti
                  ) -> list[StoredShard]:
     import ray
 
-    task = shard_writer_task()
+    task = shard_writer_task().options(**s3_task_options(*(spec.prefix for spec in specs)))
     futures = [task.remote(spec, [blocks[b] for b in chosen], list(chosen.values()))
                for spec, chosen in zip(specs, selections)]
     stored = ray.get(futures)
