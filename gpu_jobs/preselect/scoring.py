@@ -2,13 +2,13 @@
 
 1. The classifier is checked on the driver before any work (`check_classifier_file`: it exists, is
    a complete supervised fastText model and knows the positive label), and its digest taken.
-2. `dedup/documents` of the crawl is scored by an actor pool (`map_batches` with `RowGroupScorer`
-   over the partition's Parquet row groups, listed from the Delta log and the files' footers): each
-   actor reads its row groups itself (doc_id, text; `batch_size` rows at a time) and scores them with
-   `FastTextScorer` (one model load per actor; fastText is CPU only, so no GPU is asked for). Each
-   actor reads a local model path directly and downloads a URI once. The texts never pass through
-   the object store and no read tasks or footer-reading actors start (Ray Data's `read_parquet`
-   cost ~15 s of fixed time and ~30% of the scoring time on one core; see BENCHMARKS.md).
+2. `dedup/documents` of the crawl is scored by a pool of actors (`gpu_jobs.actor_pool`, one model
+   load per actor; fastText is CPU only, so no GPU is asked for) over the partition's Parquet row
+   groups (listed from the Delta log and the files' footers): each actor reads its row groups itself
+   (doc_id, text; `batch_size` rows per `FastTextScorer` call). Each actor reads a local model path
+   directly and downloads a URI once. Not `ray.data` (`read_parquet` + `map_batches`): on one core
+   its footer-reading actors, read tasks, object-store hop of every text and streaming executor made
+   the stage take twice the time of fastText alone (BENCHMARKS.md, PreSelect).
 3. The scores are kept in the object store; selection runs over all of them (`selection`).
 4. The marked rows are written as Parquet files by the workers and committed in ONE Delta
    transaction that replaces the crawl's partition of `scores/preselect`; anything that fails
@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT, SCORES_PRESELECT_SCHEMA, table_uri
 from core.preselect.select import SelectParams, check_classifier_file, load_classifier, score_texts
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors
+from gpu_jobs.actor_pool import map_on_actor_pool
+from gpu_jobs.cluster import ActorPlan, leave_cpus_for_reads, plan_actors
 from gpu_jobs.preselect.model_store import file_digest, localize
 from gpu_jobs.preselect.selection import ScoreSummary, SelectionMarker, SelectionRule, count_selected, summarize
 
@@ -46,35 +47,6 @@ class FastTextScorer:
         scores = score_texts(self.model, text.to_pylist(), self.positive_label)
         n_chars = pc.fill_null(pc.utf8_length(text), 0).cast(pa.int64())
         return pa.table({"doc_id": batch.column("doc_id"), "score": scores, "n_chars": n_chars}, schema=SCORED_SCHEMA)
-
-
-class RowGroupScorer:
-    """Ray actor for `map_batches` over row groups (`delta_io.RowGroup` rows): reads each row group's
-    (doc_id, text) `batch_size` rows at a time and scores them with `scorer` (made once per actor)."""
-
-    def __init__(self, scorer, model_uri: str, positive_label: str, filesystem, batch_size: int):
-        self.scorer = scorer(model_uri, positive_label)
-        self.filesystem, self.batch_size = filesystem, batch_size
-
-    def __call__(self, groups: pa.Table) -> pa.Table:
-        scored = [self.scorer(batch) for group in groups.to_pylist()
-                  for batch in delta_io.read_row_group(self.filesystem, delta_io.RowGroup(**group),
-                                                       ["doc_id", "text"], self.batch_size)]
-        return pa.concat_tables(scored) if scored else SCORED_SCHEMA.empty_table()
-
-
-def score_partition(documents_uri: str, crawl: str, config: ScoringConfig, plan, scorer=FastTextScorer):
-    """The crawl's (doc_id, score, n_chars), materialized: one actor-pool task per row group."""
-    import ray
-
-    filesystem, groups = delta_io.partition_row_groups(documents_uri, crawl)
-    if not groups:
-        return ray.data.from_arrow(SCORED_SCHEMA.empty_table())
-    units = ray.data.from_items([asdict(g) for g in groups], override_num_blocks=len(groups))
-    return units.map_batches(
-        RowGroupScorer, fn_constructor_args=(scorer, config.model_uri, config.select.positive_label, filesystem,
-                                             config.batch_size),
-        batch_format="pyarrow", batch_size=1, **leave_cpus_for_reads(plan).map_batches_args()).materialize()
 
 
 @dataclass(frozen=True)
@@ -109,6 +81,31 @@ class ScoringResult:
     @property
     def char_share(self) -> float:
         return self.selected_chars / self.summary.total_chars if self.summary.total_chars else 0.0
+
+
+class RowGroupScorer:
+    """An actor of the scoring pool: makes `scorer` once (one model load), then reads and scores row
+    groups of the partition itself (doc_id, text; `batch_size` rows per scorer call)."""
+
+    def __init__(self, scorer, model_uri: str, positive_label: str, filesystem, batch_size: int):
+        self.scorer = scorer(model_uri, positive_label)
+        self.filesystem, self.batch_size = filesystem, batch_size
+
+    def score(self, group: delta_io.RowGroup) -> pa.Table:
+        scored = [self.scorer(batch) for batch in
+                  delta_io.read_row_group(self.filesystem, group, ["doc_id", "text"], self.batch_size)]
+        return pa.concat_tables(scored) if scored else SCORED_SCHEMA.empty_table()
+
+
+def score_partition(documents_uri: str, crawl: str, config: ScoringConfig, plan: ActorPlan, scorer=FastTextScorer):
+    """The crawl's (doc_id, score, n_chars) as a Ray Dataset over the object store, one block per row group."""
+    import ray
+
+    filesystem, groups = delta_io.partition_row_groups(documents_uri, crawl)
+    if not groups:
+        return ray.data.from_arrow(SCORED_SCHEMA.empty_table())
+    args = (scorer, config.model_uri, config.select.positive_label, filesystem, config.batch_size)
+    return ray.data.from_arrow_refs(map_on_actor_pool(RowGroupScorer, args, "score", groups, leave_cpus_for_reads(plan)))
 
 
 def check_select_params(params: SelectParams) -> None:
