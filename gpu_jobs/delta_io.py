@@ -159,7 +159,8 @@ def partition_row_groups(uri: str, snapshot: str, storage_options: dict | None =
     paths = [_path_in_filesystem(f) for f in files]
 
     def groups(path: str) -> list[RowGroup]:
-        metadata = pq.ParquetFile(path, filesystem=filesystem).metadata
+        with filesystem.open_input_file(path) as handle:
+            metadata = pq.ParquetFile(handle).metadata
         return [RowGroup(path, i, metadata.row_group(i).num_rows) for i in range(metadata.num_row_groups)
                 if metadata.row_group(i).num_rows]
 

@@ -44,7 +44,7 @@ class FastTextScorer:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         text = batch.column("text")
-        scores = score_texts(self.model, text.to_pylist(), self.positive_label)
+        scores = score_texts(self.model, text, self.positive_label)
         n_chars = pc.fill_null(pc.utf8_length(text), 0).cast(pa.int64())
         return pa.table({"doc_id": batch.column("doc_id"), "score": scores, "n_chars": n_chars}, schema=SCORED_SCHEMA)
 
