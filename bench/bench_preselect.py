@@ -1,9 +1,12 @@
 """PreSelect on Ray against its single-process limit: scoring (fastText) and bits per character (LM).
 
 scoring: documents/s of the `quality_scores` stage's scoring pass (`gpu_jobs.preselect.scoring`:
-  Delta read, actor pool, `score_texts` per batch, materialized) per actor, against `score_texts`
-  over the same texts and batches in this process (the limit: raw fastText predict plus the same
-  newline replacement). Target: >= 0.8x per core.
+  row groups listed from the Delta log, an actor pool whose actors start, load the model, read their
+  row groups and call `score_texts` per batch; results in the object store) per actor, against
+  `score_texts` over the same texts and batches in this process, model load included (the limit:
+  raw fastText predict plus the same newline replacement). Target: >= 0.8x per core. Counted on
+  the stage side: everything in `seconds["score"]` (from the Delta log read to the last scored row
+  group); not counted: `ray.init` (before both), the selection and the write (reported apart).
 bpc: tokens/s of the training stage's BPC pass (`gpu_jobs.preselect.bpc.FamilyBpc` in one actor,
   the embedded four-model family, load included) against `load_family` + `bits_per_character` per
   model over the same texts and batches in this process (load included). Target: >= 0.9x. `--skip-bpc` leaves it out.

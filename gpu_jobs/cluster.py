@@ -51,6 +51,14 @@ class ActorPlan:
             args["num_gpus"] = self.num_gpus
         return args
 
+    def actor_options(self) -> dict:
+        """Options for `ray.remote(cls).options(...)` of a plain actor pool (`gpu_jobs.actor_pool`):
+        the same resources and restart limits as `map_batches_args`."""
+        options = {"num_cpus": self.num_cpus, "max_restarts": RESTARTS, "max_task_retries": RESTARTS}
+        if self.num_gpus > 0:
+            options["num_gpus"] = self.num_gpus
+        return options
+
 
 def plan_actors(use_gpu: str = "auto", max_actors: int | None = None, cpus_per_actor: float = 1.0,
                 gpus: float | None = None, cpus: float | None = None) -> ActorPlan:

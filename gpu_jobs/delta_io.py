@@ -135,6 +135,48 @@ def read_partition(uri: str, snapshot: str, columns: list[str] | None = None,
     return ds
 
 
+@dataclass(frozen=True)
+class RowGroup:
+    """One Parquet row group of a partition's data file: the unit an actor reads by itself."""
+
+    path: str  # the file's path inside the table's filesystem
+    index: int  # row group number within the file
+    rows: int
+
+
+def partition_row_groups(uri: str, snapshot: str, storage_options: dict | None = None,
+                         threads: int = 16) -> tuple[object, list[RowGroup]]:
+    """(pyarrow filesystem, every row group of one crawl's partition, files sorted by path).
+
+    Reads only the files' footers (in `threads` threads: object stores answer them one GET each).
+    An absent table or empty partition gives no row groups. Empty row groups are left out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = partition_files(uri, snapshot, storage_options)
+    if not files:
+        return None, []
+    filesystem, _ = _filesystem(files[0])
+    paths = [_path_in_filesystem(f) for f in files]
+
+    def groups(path: str) -> list[RowGroup]:
+        with filesystem.open_input_file(path) as handle:
+            metadata = pq.ParquetFile(handle).metadata
+        return [RowGroup(path, i, metadata.row_group(i).num_rows) for i in range(metadata.num_row_groups)
+                if metadata.row_group(i).num_rows]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
+        return filesystem, [g for file_groups in pool.map(groups, paths) for g in file_groups]
+
+
+def read_row_group(filesystem, group: RowGroup, columns: list[str], batch_size: int) -> Iterator[pa.Table]:
+    """The rows of one row group, `columns` only, as tables of at most `batch_size` rows."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    with filesystem.open_input_file(group.path) as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size, row_groups=[group.index], columns=columns):
+            yield pa.Table.from_batches([batch])
+
+
 def _empty_schema(uri: str, columns: list[str] | None, storage_options: dict | None) -> pa.Schema:
     if table_exists(uri, storage_options):
         schema = table_schema(uri, storage_options)

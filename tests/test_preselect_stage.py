@@ -216,3 +216,27 @@ def test_file_inspection_reads_labels_of_dense_and_quantized_models(classifier):
     assert info.quantized and info.supervised and len(info.labels) == 176 and "__label__en" in info.labels
     with pytest.raises(FastTextFileError, match="not found"):
         inspect_fasttext_file(classifier + ".missing")
+
+
+def test_row_groups_are_scored_by_several_actors_each_document_once(ray_session, lake_root, classifier):
+    """Files of several row groups (the unit an actor reads) and two actors: every document scored
+    once, with the scores of the classifier in this process."""
+    import pyarrow.parquet as pq
+
+    docs = _documents(50, seed=2)
+    uri = table_uri(lake_root, DEDUP_DOCUMENTS)
+    files = []
+    for part in (docs.slice(0, 30), docs.slice(30)):
+        written = delta_io.write_part_file(uri, CRAWL, part)
+        pq.write_table(part.drop_columns(["snapshot"]), f"{uri}/{written.path}", row_group_size=7)
+        files.append(delta_io.WrittenFile(written.path, os.path.getsize(f"{uri}/{written.path}"), part.num_rows))
+    delta_io.commit_partition(uri, CRAWL, DOCS_SCHEMA, files)
+    assert len(delta_io.partition_row_groups(uri, CRAWL)[1]) == 5 + 4  # 30 = 4x7 + 2, 23 = 3x7 + 2
+
+    result = run_quality_scores(lake_root, CRAWL, ScoringConfig(classifier, batch_size=3, max_actors=2),
+                                log=lambda _: None)
+    table = _scores(lake_root)
+    assert table.column("doc_id").to_pylist() == sorted(docs.column("doc_id").to_pylist())
+    expected = score_texts(load_classifier(classifier), docs.sort_by("doc_id").column("text").to_pylist())
+    np.testing.assert_allclose(table.column("score").to_numpy(), expected, rtol=0, atol=1e-6)
+    assert result.rows_written == docs.num_rows and result.summary.n_documents == docs.num_rows

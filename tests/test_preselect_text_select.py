@@ -6,7 +6,9 @@ import random
 import numpy as np
 import pytest
 
-from core.preselect.fasttext_text import fasttext_line, fasttext_text
+import pyarrow as pa
+
+from core.preselect.fasttext_text import fasttext_line, fasttext_text, fasttext_texts
 from core.preselect.select import (
     ClassifierError, SelectParams, load_classifier, score_histogram, score_texts, select, select_by_char_share,
     select_by_threshold,
@@ -43,6 +45,21 @@ def classifier(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("ft") / "clf.bin")
     model, _ = train_fasttext(_corpus(), path, FastTextParams(bucket=100_000, epoch=25))
     return path, model
+
+
+def test_bulk_preprocessing_equals_the_per_string_one_on_every_code_point():
+    """`fasttext_texts` (Arrow's RE2) must give exactly `fasttext_text`'s lines (Python's re), which
+    training uses: every code point as a separator candidate, and random mixes of separators."""
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]  # Arrow holds no lone surrogates
+    cases = [f"{c}a{c}{c}__label__b {c}__label__c{c} {c}" for c in points]
+    rng = random.Random(0)
+    pieces = [" ", "  ", "\t", "\n", "\r\n", "\x00", "\u2028", "\xa0", "\x1c", "\u200b", "_", "__label__", "a", "é"]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    cases += [None, "", " ", "__label__", "x __label____label__y"]
+    got = fasttext_texts(pa.array(cases, pa.string()))
+    mismatched = [repr(t) for t, line in zip(cases, got) if line != fasttext_text(t)]
+    assert not mismatched, mismatched[:5]
+    assert fasttext_texts(pa.chunked_array([["a\nb"], [None]], pa.large_string())) == ["a b", ""]
 
 
 def test_scores_are_positive_label_probabilities(classifier):

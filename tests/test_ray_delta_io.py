@@ -127,3 +127,33 @@ def test_cpu_actors_leave_a_cpu_for_the_reads_that_feed_them():
     assert roomy.num_cpus == 1.0  # enough CPUs: each actor keeps its whole CPU
     gpu = plan_actors("auto", gpus=1, cpus=1)
     assert leave_cpus_for_reads(gpu, cpus=1) == gpu
+
+
+def _write_row_groups(uri: str, snapshot: str, tables: list[pa.Table], row_group_size: int) -> None:
+    """Each table as one Parquet file of `row_group_size`-row groups, committed as the partition."""
+    import pyarrow.parquet as pq
+
+    files = []
+    for table in tables:
+        written = delta_io.write_part_file(uri, snapshot, table)
+        full = f"{uri}/{written.path}"
+        pq.write_table(table.drop_columns(["snapshot"]), full, row_group_size=row_group_size)
+        files.append(delta_io.WrittenFile(written.path, len(open(full, "rb").read()), table.num_rows))
+    delta_io.commit_partition(uri, snapshot, SCHEMA, files)
+
+
+def test_row_groups_of_a_partition_are_listed_and_read_back(tmp_path):
+    uri = str(tmp_path / "scores")
+    _write_row_groups(uri, "CC-MAIN-2024-10", [_rows("CC-MAIN-2024-10", 25), _rows("CC-MAIN-2024-10", 4, 100)], 10)
+    _write_row_groups(uri, "CC-MAIN-2024-18", [_rows("CC-MAIN-2024-18", 7)], 10)
+    filesystem, groups = delta_io.partition_row_groups(uri, "CC-MAIN-2024-10")
+    assert sorted(g.rows for g in groups) == [4, 5, 10, 10]  # 25 rows in groups of 10, 10, 5; then 4
+    batches = [b for g in groups for b in delta_io.read_row_group(filesystem, g, ["doc_id", "score"], 3)]
+    assert max(b.num_rows for b in batches) == 3 and batches[0].column_names == ["doc_id", "score"]
+    back = pa.concat_tables(batches)
+    want = pa.concat_tables([_rows("CC-MAIN-2024-10", 25), _rows("CC-MAIN-2024-10", 4, 100)]).select(["doc_id", "score"])
+    assert _sorted(back) == _sorted(want)  # every row once, no other crawl's
+    with pytest.raises(ValueError, match="batch_size"):
+        next(delta_io.read_row_group(filesystem, groups[0], ["doc_id"], 0))
+    assert delta_io.partition_row_groups(uri, "CC-MAIN-2099-01") == (None, [])
+    assert delta_io.partition_row_groups(str(tmp_path / "absent"), "CC-MAIN-2024-10") == (None, [])

@@ -2,9 +2,9 @@
 
 Scoring works with any supervised fastText model (PreSelect's, DCLM's, one trained by `train`): the
 score is the probability of the configured positive label, over every label (`k=-1`), of the text
-preprocessed by `fasttext_text` exactly as in training. Empty texts are scored (fastText then sees
-only its end-of-line token `</s>`; with that row zeroed, as `train` does, every label is equally
-likely) and long texts are scored whole.
+preprocessed exactly as in training (`fasttext_texts`, the bulk form of `fasttext_text`). Empty texts
+are scored (fastText then sees only its end-of-line token `</s>`; with that row zeroed, as `train`
+does, every label is equally likely) and long texts are scored whole.
 
 Selection is PreSelect's rule: keep the highest-scoring documents until they hold the configured
 share of all characters. Differences from the released `find_threshold.py` + datatrove filter:
@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from core.preselect.fasttext_file import FastTextFileError, FastTextFileInfo, inspect_fasttext_file
-from core.preselect.fasttext_text import LABEL_PREFIX, fasttext_text
+from core.preselect.fasttext_text import LABEL_PREFIX, fasttext_texts
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,15 @@ def check_classifier_file(path: str, positive_label: str | None = SelectParams.p
     return info
 
 
-def score_texts(model, texts: Sequence[str | None], positive_label: str = SelectParams.positive_label) -> np.ndarray:
-    """Probability of `positive_label` for every text (float64 in [0, 1]), one fastText call."""
-    if not texts:
+def score_texts(model, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
+                positive_label: str = SelectParams.positive_label) -> np.ndarray:
+    """Probability of `positive_label` for every text (float64 in [0, 1]), one fastText call.
+    `texts`: Python strings or an Arrow string array (preprocessed by `fasttext_texts` in bulk)."""
+    if len(texts) == 0:
         return np.zeros(0, dtype=np.float64)
-    lines = [fasttext_text(t) for t in texts]
+    if not isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        texts = pa.array(texts, pa.string())
+    lines = fasttext_texts(texts)
     all_labels, all_probs = model.predict(lines, k=-1, threshold=0.0)
     scores = np.zeros(len(lines), dtype=np.float64)
     for i, (labels, probs) in enumerate(zip(all_labels, all_probs)):

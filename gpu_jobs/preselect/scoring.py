@@ -2,9 +2,13 @@
 
 1. The classifier is checked on the driver before any work (`check_classifier_file`: it exists, is
    a complete supervised fastText model and knows the positive label), and its digest taken.
-2. `dedup/documents` of the crawl is read (doc_id, text) and scored by an actor pool over Arrow
-   batches (`map_batches` with `FastTextScorer`: one model load per actor; fastText is CPU only, so
-   no GPU is asked for). Each actor reads a local model path directly and downloads a URI once.
+2. `dedup/documents` of the crawl is scored by a pool of actors (`gpu_jobs.actor_pool`, one model
+   load per actor; fastText is CPU only, so no GPU is asked for) over the partition's Parquet row
+   groups (listed from the Delta log and the files' footers): each actor reads its row groups itself
+   (doc_id, text; `batch_size` rows per `FastTextScorer` call). Each actor reads a local model path
+   directly and downloads a URI once. Not `ray.data` (`read_parquet` + `map_batches`): on one core
+   its footer-reading actors, read tasks, object-store hop of every text and streaming executor made
+   the stage take twice the time of fastText alone (BENCHMARKS.md, PreSelect).
 3. The scores are kept in the object store; selection runs over all of them (`selection`).
 4. The marked rows are written as Parquet files by the workers and committed in ONE Delta
    transaction that replaces the crawl's partition of `scores/preselect`; anything that fails
@@ -23,7 +27,8 @@ import pyarrow.compute as pc
 from contract.tables import DEDUP_DOCUMENTS, SCORES_PRESELECT, SCORES_PRESELECT_SCHEMA, table_uri
 from core.preselect.select import SelectParams, check_classifier_file, load_classifier, score_texts
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors, s3_task_options
+from gpu_jobs.actor_pool import map_on_actor_pool
+from gpu_jobs.cluster import ActorPlan, leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.preselect.model_store import file_digest, localize
 from gpu_jobs.preselect.selection import ScoreSummary, SelectionMarker, SelectionRule, count_selected, summarize
 
@@ -39,7 +44,7 @@ class FastTextScorer:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         text = batch.column("text")
-        scores = score_texts(self.model, text.to_pylist(), self.positive_label)
+        scores = score_texts(self.model, text, self.positive_label)
         n_chars = pc.fill_null(pc.utf8_length(text), 0).cast(pa.int64())
         return pa.table({"doc_id": batch.column("doc_id"), "score": scores, "n_chars": n_chars}, schema=SCORED_SCHEMA)
 
@@ -78,6 +83,33 @@ class ScoringResult:
         return self.selected_chars / self.summary.total_chars if self.summary.total_chars else 0.0
 
 
+class RowGroupScorer:
+    """An actor of the scoring pool: makes `scorer` once (one model load), then reads and scores row
+    groups of the partition itself (doc_id, text; `batch_size` rows per scorer call)."""
+
+    def __init__(self, scorer, model_uri: str, positive_label: str, filesystem, batch_size: int):
+        self.scorer = scorer(model_uri, positive_label)
+        self.filesystem, self.batch_size = filesystem, batch_size
+
+    def score(self, group: delta_io.RowGroup) -> pa.Table:
+        scored = [self.scorer(batch) for batch in
+                  delta_io.read_row_group(self.filesystem, group, ["doc_id", "text"], self.batch_size)]
+        return pa.concat_tables(scored) if scored else SCORED_SCHEMA.empty_table()
+
+
+def score_partition(documents_uri: str, crawl: str, config: ScoringConfig, plan: ActorPlan, scorer=FastTextScorer):
+    """The crawl's (doc_id, score, n_chars) as a Ray Dataset over the object store, one block per row group."""
+    import ray
+
+    filesystem, groups = delta_io.partition_row_groups(documents_uri, crawl)
+    if not groups:
+        return ray.data.from_arrow(SCORED_SCHEMA.empty_table())
+    args = (scorer, config.model_uri, config.select.positive_label, filesystem, config.batch_size)
+    refs = map_on_actor_pool(RowGroupScorer, args, "score", groups, leave_cpus_for_reads(plan),
+                             s3_task_options(config.model_uri))  # the actors fetch the classifier
+    return ray.data.from_arrow_refs(refs)
+
+
 def check_select_params(params: SelectParams) -> None:
     if params.threshold is None and params.char_share is None:
         raise ValueError("selection needs char_share or threshold")
@@ -99,11 +131,7 @@ def run_quality_scores(lake_uri: str, crawl: str, config: ScoringConfig, log: Ca
     seconds: dict[str, float] = {}
     started = time.monotonic()
     plan = plan_actors("never", config.max_actors, config.cpus_per_actor)
-    documents = delta_io.read_partition(table_uri(lake_uri, DEDUP_DOCUMENTS), crawl, ["doc_id", "text"])
-    scored = documents.map_batches(
-        scorer, fn_constructor_args=(config.model_uri, config.select.positive_label), batch_format="pyarrow",
-        batch_size=config.batch_size, **leave_cpus_for_reads(plan).map_batches_args(),
-        **s3_task_options(config.model_uri)).materialize()
+    scored = score_partition(table_uri(lake_uri, DEDUP_DOCUMENTS), crawl, config, plan, scorer)
     seconds["score"] = time.monotonic() - started
     summary = summarize(scored, config.histogram_bins)
     log(f"{crawl}: scored {summary.n_documents} documents ({summary.total_chars} characters) on {plan.actors} "
