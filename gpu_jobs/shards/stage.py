@@ -1,8 +1,9 @@
 """`run_training_shards`: a crawl's documents to Megatron shards, a documents table and a manifest.
 
-1. Tokenize (Ray actor pool over Arrow batches of the wide input table): join the narrow inputs by
-   doc_id, mix, tokenize each document that goes in once (tokenize.py). The result stays in Ray's
-   object store as blocks (spilled to disk by Ray when it outgrows memory).
+1. Tokenize (a plain Ray actor pool, one Parquet row group of the wide input table per task, read
+   by the actor itself in Arrow batches): join the narrow inputs by doc_id, mix, tokenize each
+   document that goes in once (tokenize.py). The result stays in Ray's object store as one block
+   per row group (spilled to disk by Ray when it outgrows memory).
 2. Plan (driver, narrow columns only: doc_id, repetitions, token count and hash): the copies'
    order (seeded shuffle, or In-Context Pretraining order over dedup/signatures), shard boundaries
    and fingerprints (core.shards.plan). The plan's sha256 names the shard directory,
@@ -42,7 +43,8 @@ from core.shards.token_dtype import token_dtype
 from core.shards.tokenizer import ShardTokenizer, TokenizerParams
 from core.shards.tokenizer_files import read_source, resolve_tokenizer_location
 from gpu_jobs import delta_io
-from gpu_jobs.cluster import leave_cpus_for_reads, plan_actors, s3_task_options
+from gpu_jobs.actor_pool import map_on_actor_pool
+from gpu_jobs.cluster import ActorPlan, leave_cpus_for_reads, plan_actors, s3_task_options
 from gpu_jobs.shards.config import ShardStageConfig
 from gpu_jobs.shards.inputs import StageInputs, read_signatures, resolve_inputs
 from gpu_jobs.shards.tables import commit_documents, commit_manifest, documents_table, manifest_table
@@ -107,25 +109,24 @@ def _narrow_block(block: pa.Table) -> pa.Table:
     return block.drop_columns(["tokens"])
 
 
-def tokenizer_actor_args(max_actors: int | None) -> dict:
+def tokenizer_actor_plan(max_actors: int | None) -> ActorPlan:
     """One tokenizer actor per CPU, leaving CPUs for the reads that feed them (`leave_cpus_for_reads`)."""
-    plan = leave_cpus_for_reads(plan_actors("never", max_actors=max_actors))
-    return {"concurrency": plan.actors, "num_cpus": plan.num_cpus}
+    return leave_cpus_for_reads(plan_actors("never", max_actors=max_actors))
 
 
 def tokenize_documents(inputs: StageInputs, crawl: str, location: str, tokenizer_json: str,
                        config: ShardStageConfig) -> Tokenized:
+    """Tokenize the wide table's partition on a plain actor pool, one row group per task (the
+    actors read their row groups themselves; Ray Data's reader and streaming executor cost a
+    one-core machine about half its tokenizer time, BENCHMARKS.md); the blocks stay in the object
+    store, in row-group order, for the shard writers."""
     import ray
 
+    filesystem, groups = delta_io.partition_row_groups(inputs.wide_uri, crawl)
     side_ref = ray.put(inputs.side) if inputs.side is not None else None
-    dataset = delta_io.read_partition(inputs.wide_uri, crawl, list(inputs.wide_columns))
-    tokenized = dataset.map_batches(
-        TokenizeDocuments, batch_size=config.batch_size, batch_format="pyarrow", zero_copy_batch=True,
-        fn_constructor_kwargs={"tokenizer_json": tokenizer_json, "tokenizer_source": location,
-                               "eos": config.eos, "mixing": config.mixing_params(), "side_ref": side_ref,
-                               "refined": inputs.refined},
-        **tokenizer_actor_args(config.max_actors)).materialize()
-    blocks = tokenized.to_arrow_refs()
+    args = (tokenizer_json, location, config.eos, config.mixing_params(), side_ref, inputs.refined,
+            filesystem, inputs.wide_columns, config.batch_size)
+    blocks = map_on_actor_pool(TokenizeDocuments, args, "tokenize", groups, tokenizer_actor_plan(config.max_actors))
     narrow_task = ray.remote(num_cpus=0.25)(_narrow_block)
     parts = ray.get([narrow_task.remote(block) for block in blocks])
     schema = pa.schema([f for f in TOKENIZED_SCHEMA if f.name != "tokens"])

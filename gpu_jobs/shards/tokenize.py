@@ -113,19 +113,29 @@ def tokenize_batch(batch: pa.Table, tokenizer: ShardTokenizer, mixing: MixingPar
 
 
 class TokenizeDocuments:
-    """Ray actor for `Dataset.map_batches`: one tokenizer and one doc_id index per actor."""
+    """An actor of the tokenizer pool (`gpu_jobs.actor_pool`): one tokenizer and one doc_id index
+    per actor; it reads the row groups of the wide table it is given itself (`columns`,
+    `batch_size` rows per tokenizer call), so no text passes through Ray Data's readers."""
 
     def __init__(self, tokenizer_json: str, tokenizer_source: str, eos: str | None, mixing: MixingParams,
-                 side_ref=None, refined: bool = False):
-        import ray
-
+                 side: pa.Table | None = None, refined: bool = False, filesystem=None,
+                 columns: tuple[str, ...] = (), batch_size: int = 1000):
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
         self.tokenizer = ShardTokenizer(tokenizer_json, TokenizerParams(eos=eos), source=tokenizer_source)
         self.mixing = mixing
         self.refined = refined
-        self.side = ray.get(side_ref) if side_ref is not None else None
+        self.side = side  # a top-level ObjectRef argument arrives resolved
         self.index = (DocIndex(self.side.column("doc_id"), name="the joined narrow table")
                       if self.side is not None else None)
+        self.filesystem, self.columns, self.batch_size = filesystem, list(columns), batch_size
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return tokenize_batch(batch, self.tokenizer, self.mixing, self.side, self.index, self.refined)
+
+    def tokenize(self, group) -> pa.Table:
+        """One row group (`gpu_jobs.delta_io.RowGroup`) of the wide table, tokenized."""
+        from gpu_jobs import delta_io
+
+        parts = [self(batch) for batch in
+                 delta_io.read_row_group(self.filesystem, group, self.columns, self.batch_size)]
+        return pa.concat_tables(parts) if parts else TOKENIZED_SCHEMA.empty_table()
