@@ -1,5 +1,5 @@
-"""The memoized spaCy split (`ChunkMemo`) and the direct jieba split give datatrove's words on every
-document of the parity corpora (real text of FineWeb2's ablation languages, see
+"""The memoized spaCy split (`SpacyChunkMemo`) and the direct jieba split give datatrove's words on
+every document of the parity corpora (real text of FineWeb2's ablation languages, see
 tests/test_fineweb2_parity.py), one document after another so that the memo is warm, as in a
 Spark worker; and the memo's edge cases: its size bound, special cases that span whitespace, the
 one string that breaks spaCy."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.filters.fineweb2.chunk_memo import ChunkMemo
+from core.filters.fineweb2.chunk_memo import ChunkMemo, SpacyChunkMemo
 from core.filters.fineweb2.word_tokenizers import resolve_tokenizer, splitter_for
 from tests.test_fineweb2_parity import corpus
 
@@ -42,7 +42,7 @@ def _plain_french():
 
 def test_a_small_bound_starts_afresh_and_changes_nothing():
     nlp, plain = _plain_french()
-    memo = ChunkMemo(nlp, plain, max_entries=40)
+    memo = SpacyChunkMemo(nlp, plain, max_entries=40)
     texts = [text for _, text in corpus("fra_Latn")[:20]]
     assert [memo(t) for t in texts] == [plain(t) for t in texts]
     assert len({chunk for t in texts for chunk in t.split()}) > 40  # the bound was hit
@@ -60,7 +60,7 @@ def test_a_special_case_across_whitespace_is_split_whole():
         calls.append(text)
         return [t.text for t in nlp.tokenizer(text) if t.text.strip()]
 
-    memo = ChunkMemo(nlp, whole)
+    memo = SpacyChunkMemo(nlp, whole)
     text = "Это верно и в н.в. тоже."
     assert memo(text) == whole(text)
     assert calls[0] == text  # the text went to spaCy whole, not chunk by chunk
@@ -72,3 +72,4 @@ def test_the_string_that_breaks_spacy_is_handled_as_datatrove_does():
 
     text = "Le drapeau IS_ALPHA est vrai, et fooIS_ALPHAbar aussi."
     assert splitter_for("fra_Latn")(text) == load_word_tokenizer("fra_Latn").word_tokenize(text)
+

@@ -9,7 +9,7 @@ datatrove's `strip_strings`). Libraries, all from PyPI, all offline:
 
 | datatrove class | library here |
 |---|---|
-| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.ChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
+| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.SpacyChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
 | WhitespaceTokenizer | `spacy.blank("xx")` (what datatrove's WhitespaceTokenizer uses for words) |
 | ThaiTokenizer | pythainlp `word_tokenize(engine="newmm-safe", keep_whitespace=False)` |
 | IndicNLPTokenizer `<code>` | indic-nlp-library `trivial_tokenize(text, code)` |
@@ -117,7 +117,7 @@ def _spacy_splitter(code: str) -> WordSplitter:
     import spacy
     from spacy.tokenizer import Tokenizer
 
-    from core.filters.fineweb2.chunk_memo import ChunkMemo
+    from core.filters.fineweb2.chunk_memo import SpacyChunkMemo
 
     if code == "zh":
         return _jieba_splitter()
@@ -152,7 +152,7 @@ def _spacy_splitter(code: str) -> WordSplitter:
 
     if type(tokenizer) is not Tokenizer:  # a language with a tokenizer of its own (vi, ko, ...)
         return split
-    return ChunkMemo(nlp, split)
+    return SpacyChunkMemo(nlp, split)
 
 
 def _jieba_splitter() -> WordSplitter:
