@@ -1,20 +1,24 @@
-"""The memoized spaCy split (`SpacyChunkMemo`) and the direct jieba split give datatrove's words on
-every document of the parity corpora (real text of FineWeb2's ablation languages, see
-tests/test_fineweb2_parity.py), one document after another so that the memo is warm, as in a
-Spark worker; and the memo's edge cases: its size bound, special cases that span whitespace, the
-one string that breaks spaCy."""
+"""The memoized spaCy and indic-nlp splits (`SpacyChunkMemo`, `IndicChunkMemo`) and the direct jieba
+split give datatrove's words on every document of the parity corpora (real text of FineWeb2's
+ablation languages, see tests/test_fineweb2_parity.py), one document after another so that the memo
+is warm, as in a Spark worker; and the memo's edge cases: its size bound, special cases that span
+whitespace, the one string that breaks spaCy, indic-nlp's number sequences across spaces and at
+the start of a text."""
 from __future__ import annotations
 
 import pytest
 
-from core.filters.fineweb2.chunk_memo import ChunkMemo, SpacyChunkMemo
+import random
+
+from core.filters.fineweb2.chunk_memo import ChunkMemo, IndicChunkMemo, SpacyChunkMemo
 from core.filters.fineweb2.word_tokenizers import resolve_tokenizer, splitter_for
 from tests.test_fineweb2_parity import corpus
 
 DOCUMENTS = 150  # per language: the first pages of the handbook, then catalogs
 
 
-@pytest.mark.parametrize("language", ["arb_Arab", "cmn_Hani", "fra_Latn", "rus_Cyrl", "swh_Latn", "tur_Latn"])
+@pytest.mark.parametrize("language", ["arb_Arab", "cmn_Hani", "fra_Latn", "hin_Deva", "rus_Cyrl", "swh_Latn",
+                                      "tel_Telu", "tur_Latn"])
 def test_every_document_splits_as_datatrove_s_tokenizer(language):
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
@@ -73,3 +77,75 @@ def test_the_string_that_breaks_spacy_is_handled_as_datatrove_does():
     text = "Le drapeau IS_ALPHA est vrai, et fooIS_ALPHAbar aussi."
     assert splitter_for("fra_Latn")(text) == load_word_tokenizer("fra_Latn").word_tokenize(text)
 
+
+def _plain_indic(code="hi"):
+    from indicnlp.tokenize.indic_tokenize import trivial_tokenize
+
+    calls = []
+
+    def whole(text):
+        calls.append(text)
+        return [w for w in (t.strip() for t in trivial_tokenize(text, code)) if w]
+
+    return whole, calls
+
+
+@pytest.mark.parametrize("language", ["hin_Deva", "tel_Telu"])
+def test_every_indic_document_splits_as_the_plain_splitter_with_a_small_bound(language):
+    whole, _ = _plain_indic("hi" if language == "hin_Deva" else "te")
+    memo = IndicChunkMemo(whole, max_entries=200)
+    texts = [text for _, text in corpus(language)]
+    assert [memo(t) for t in texts] == [whole(t) for t in texts]
+    assert len({chunk for t in texts for chunk in t.split()}) > 200  # the bound was hit
+
+
+def test_indic_numbers_across_spaces_are_split_whole():
+    whole, calls = _plain_indic()
+    memo = IndicChunkMemo(whole)
+    naive = lambda text: [w for chunk in text.split() for w in whole(chunk)]  # noqa: E731
+    for text in ["कुल 12 , 345 रुपये", "समय 10: 30 बजे", "दिनांक 12 /05/2024 को", "अंक 3,14\t,15 है"]:
+        calls.clear()
+        assert memo(text) == whole(text)
+        assert calls[0] == text  # the text went to indic-nlp whole
+        assert naive(text) != whole(text)  # chunk by chunk would have been wrong
+    assert whole("कुल 12 , 345 रुपये")[1] == "12,345"  # indic-nlp's rejoining over the spaces
+
+
+def test_indic_number_at_the_start_of_a_text_is_left_split_as_indic_nlp_does():
+    whole, calls = _plain_indic()
+    memo = IndicChunkMemo(whole)
+    later = "कुल 1,000 रुपये"
+    assert memo(later) == ["कुल", "1,000", "रुपये"]
+    first = "1,000 रुपये कुल 1,000"
+    assert whole(first) == ["1", ",", "000", "रुपये", "कुल", "1,000"]  # indic-nlp's `if start>prev`
+    calls.clear()
+    assert memo(first) == whole(first)
+    assert calls[0] == first
+    # a chunk learnt from the start of a text would be wrong later: chunks are learnt inside a text
+    assert IndicChunkMemo(whole)("1,000") == ["1", ",", "000"]
+    fresh = IndicChunkMemo(whole)
+    fresh("\n1,000 रुपये")  # not at the start (a newline first): chunk by chunk, rejoined
+    assert fresh._memo["\n1,000"] == ("1,000",)
+    assert fresh(later) == whole(later)
+
+
+def test_indic_chunks_are_cut_at_spaces_and_tabs_only():
+    whole, _ = _plain_indic()
+    memo = IndicChunkMemo(whole)
+    text = "पहली\nपंक्ति\tदूसरी\u00a0पंक्ति।  अंत"
+    assert memo(text) == whole(text) == ["पहली\nपंक्ति", "दूसरी\u00a0पंक्ति", "।", "अंत"]
+
+
+@pytest.mark.parametrize("code", ["hi", "ur"])
+def test_indic_memo_equals_the_plain_split_on_random_texts(code):
+    whole, _ = _plain_indic(code)
+    memo = IndicChunkMemo(whole, numbers=code != "ur", max_entries=100)
+    alphabet = list("0123456789" * 3 + ",.:/;-" * 2) + [" ", " ", "\t", "\n", "a", "क", "।", "\u00a0"]
+    rng = random.Random(13)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert memo(text) == whole(text), repr(text)
+
+
+def test_chunk_memo_is_the_common_base():
+    assert issubclass(SpacyChunkMemo, ChunkMemo) and issubclass(IndicChunkMemo, ChunkMemo)

@@ -1,11 +1,11 @@
-"""Word splits remembered per whitespace-separated chunk across documents.
+"""Word splits remembered per whitespace-separated chunk across documents: spaCy's and indic-nlp's.
 
-A tokenizer that splits a text at whitespace and tokenizes each chunk on its own gives as the words
-of a text the concatenation of the words of its chunks. `ChunkMemo` keeps `chunk -> words` in a
-plain dict of bounded size across documents and asks the tokenizer only for chunks it has not seen;
-a text where a chunk's words could depend on its neighbours is split whole by the plain splitter,
-as before. Subclasses say how a text is cut into chunks, when it must be split whole, and how a new
-chunk's words are found.
+With both tokenizers the words of a text are, but for the cases named below, the concatenation of
+the words of its whitespace-separated chunks, each tokenized alone. `ChunkMemo` keeps
+`chunk -> words` in a plain dict of bounded size across documents and asks the tokenizer only for
+chunks it has not seen; a text where a chunk's words could depend on its neighbours is split whole
+by the plain splitter, as before. Subclasses say how a text is cut into chunks, when it must be
+split whole, and how a new chunk's words are found.
 
 `SpacyChunkMemo` (spaCy's rule-based `Tokenizer`). spaCy's own cache is keyed by the chunk, but it
 does not help FineWeb2's filters: they tokenize each document in a `memory_zone` (otherwise the
@@ -20,9 +20,33 @@ special case spans whitespace:
   to, and such a match can hide an overlapping special case inside a neighbouring chunk (`(=` is
   one token alone, and may be two next to some neighbours). No document of the parity corpora does
   this (`tests/test_fineweb2_chunk_memo.py` compares every one with datatrove's split).
+
+`IndicChunkMemo` (indic-nlp's `trivial_tokenize`, Hindi, Telugu, ...): exact on every text. The
+tokenizer turns tabs into spaces, pads each punctuation character with spaces, squeezes runs of
+spaces, rejoins number sequences (`pat_num_seq`, `12 , 345` -> `12,345`) and splits at single
+spaces. Chunks are therefore the pieces between spaces and tabs only (a newline stays inside a
+token: `a<newline>b` is one word). Padding and squeezing are per character, so the squeezed text is the
+chunks' squeezed texts joined by one space, and the words are the chunks' words, except for two
+things the number rejoining does:
+- a number sequence across a space (`12 , 345`, `1: 30`): a text with a digit, spaces or tabs and
+  one of `,.:/` then a digit (with at least one space or tab between) is split whole. No other
+  rejoining can reach over a space: the pattern has no lookaround, and a match over a chunk's edge
+  contains such a link;
+- indic-nlp does not rejoin a sequence at the very start of the text (`if start>prev` with
+  `prev=0`): `1,000 ...` gives `1 , 000`, the same chunk later in a text `1,000`. A chunk's words are
+  learnt after a prefix (`a <chunk>`, then the `a` dropped), i.e. as a chunk inside a text, and a
+  text that starts with a rejoinable sequence is split whole.
+Urdu (`trivial_tokenize_urdu`) rejoins no numbers: every text goes chunk by chunk.
+
+Not here: Thai (PyThaiNLP's newmm-safe), whose words do not come per chunk: its dictionary has
+words with spaces in them (`เผิน ๆ`, 611 of 62,106), its character-cluster rules look ahead to the
+end of the text, and newmm-safe cuts texts of 140 characters or more in 40-character windows that
+can fall inside a chunk (most Thai chunks are phrases of 40 characters or more), at offsets set by
+the text before.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 # entries kept before the memo starts afresh (about 100 MB of short strings at the most)
@@ -93,3 +117,32 @@ class SpacyChunkMemo(ChunkMemo):
                 except Exception:  # spaCy's one bad string (datatrove): the plain split handles it
                     learned[chunk] = tuple(self._whole(chunk))
         return learned
+
+
+# indic-nlp's number rejoining (`pat_num_seq`, `([0-9]+ [,.:/] )+[0-9]+` after punctuation is padded
+# with spaces): a link of it with a space or tab in the text, which could join two chunks ...
+_NUMBER_ACROSS_SPACE = re.compile(r"[0-9](?:[ \t]+[,.:/][ \t]*|[,.:/][ \t]+)[0-9]")
+# ... and a sequence at the start of the text, which indic-nlp leaves split
+_NUMBER_AT_START = re.compile(r"[ \t]*[0-9]+[ \t]*[,.:/][ \t]*[0-9]")
+
+
+class IndicChunkMemo(ChunkMemo):
+    """`words = IndicChunkMemo(whole)(text)`: `whole(text)`, the words of indic-nlp's
+    `trivial_tokenize(text, code)` stripped, empty ones dropped; `numbers=False` for Urdu, whose
+    tokenizer rejoins no numbers."""
+
+    def __init__(self, whole: Callable[[str], list[str]], numbers: bool = True,
+                 max_entries: int = MAX_ENTRIES):
+        super().__init__(whole, max_entries)
+        self._numbers = numbers
+
+    def _chunks(self, text: str) -> list[str] | None:
+        if self._numbers and (_NUMBER_ACROSS_SPACE.search(text) or _NUMBER_AT_START.match(text)):
+            return None
+        return text.replace("\t", " ").split(" ")  # with empty chunks: they have no words
+
+    def _learn(self, chunks: list[str]) -> dict[str, tuple[str, ...]]:
+        """Words of each new chunk as a chunk inside a text: after a prefix word (`a`, neither
+        punctuation nor digit), so that a number sequence at the chunk's start is rejoined."""
+        whole = self._whole
+        return {chunk: tuple(whole("a " + chunk)[1:]) for chunk in chunks}
