@@ -25,9 +25,9 @@ special case spans whitespace:
 tokenizer turns tabs into spaces, pads each punctuation character with spaces, squeezes runs of
 spaces, rejoins number sequences (`pat_num_seq`, `12 , 345` -> `12,345`) and splits at single
 spaces. Chunks are therefore the pieces between spaces and tabs only (a newline stays inside a
-token: `a<newline>b` is one word). Padding and squeezing are per character, so the squeezed text is the
-chunks' squeezed texts joined by one space, and the words are the chunks' words, except for two
-things the number rejoining does:
+token: `a<newline>b` is one word). Padding and squeezing are per character, so the squeezed text
+is the chunks' squeezed texts joined by one space, and the words are the chunks' words, except for
+two things the number rejoining does:
 - a number sequence across a space (`12 , 345`, `1: 30`): a text with a digit, spaces or tabs and
   one of `,.:/` then a digit (with at least one space or tab between) is split whole. No other
   rejoining can reach over a space: the pattern has no lookaround, and a match over a chunk's edge
