@@ -140,7 +140,7 @@ def test_indic_chunks_are_cut_at_spaces_and_tabs_only():
 def test_indic_memo_equals_the_plain_split_on_random_texts(code):
     whole, _ = _plain_indic(code)
     memo = IndicChunkMemo(whole, numbers=code != "ur", max_entries=100)
-    alphabet = list("0123456789" * 3 + ",.:/;-" * 2) + [" ", " ", "\t", "\n", "a", "क", "।", "\u00a0"]
+    alphabet = list("0123456789" * 3 + ",.:/;-" * 2) + [" ", " ", "\t", "\n", "a", "क", "।", "\u00a0", "\x00"]
     rng = random.Random(13)
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))

@@ -34,8 +34,9 @@ two things the number rejoining does:
   contains such a link;
 - indic-nlp does not rejoin a sequence at the very start of the text (`if start>prev` with
   `prev=0`): `1,000 ...` gives `1 , 000`, the same chunk later in a text `1,000`. A chunk's words are
-  learnt after a prefix (`a <chunk>`, then the `a` dropped), i.e. as a chunk inside a text, and a
-  text that starts with a rejoinable sequence is split whole.
+  learnt after a separator word (`\\x00 <chunk> \\x00 <chunk> ...`, all new chunks of a text in one
+  call, the separators dropped), i.e. as a chunk inside a text, and a text that starts with a
+  rejoinable sequence is split whole.
 Urdu (`trivial_tokenize_urdu`) rejoins no numbers: every text goes chunk by chunk.
 
 Not here: Thai (PyThaiNLP's newmm-safe), whose words do not come per chunk: its dictionary has
@@ -47,6 +48,7 @@ the text before.
 from __future__ import annotations
 
 import re
+from itertools import chain, filterfalse
 from typing import Callable
 
 # entries kept before the memo starts afresh (about 100 MB of short strings at the most)
@@ -76,17 +78,13 @@ class ChunkMemo:
             return self._whole(text)
         memo = self._memo
         unique = dict.fromkeys(chunks)
-        new = [chunk for chunk in unique if chunk not in memo]
+        new = list(filterfalse(memo.__contains__, unique))
         if new:
             if len(memo) + len(new) > self._max_entries:
                 memo.clear()
                 new = list(unique)
             memo.update(self._learn(new))
-        out: list[str] = []
-        extend = out.extend
-        for chunk in chunks:
-            extend(memo[chunk])
-        return out
+        return list(chain.from_iterable(map(memo.__getitem__, chunks)))
 
 
 class SpacyChunkMemo(ChunkMemo):
@@ -124,6 +122,7 @@ class SpacyChunkMemo(ChunkMemo):
 _NUMBER_ACROSS_SPACE = re.compile(r"[0-9](?:[ \t]+[,.:/][ \t]*|[,.:/][ \t]+)[0-9]")
 # ... and a sequence at the start of the text, which indic-nlp leaves split
 _NUMBER_AT_START = re.compile(r"[ \t]*[0-9]+[ \t]*[,.:/][ \t]*[0-9]")
+_SEPARATOR = "\x00"  # between chunks learnt together
 
 
 class IndicChunkMemo(ChunkMemo):
@@ -142,7 +141,16 @@ class IndicChunkMemo(ChunkMemo):
         return text.replace("\t", " ").split(" ")  # with empty chunks: they have no words
 
     def _learn(self, chunks: list[str]) -> dict[str, tuple[str, ...]]:
-        """Words of each new chunk as a chunk inside a text: after a prefix word (`a`, neither
-        punctuation nor digit), so that a number sequence at the chunk's start is rejoined."""
+        """Words of each new chunk as a chunk inside a text, all in one call: the chunks joined by
+        a separator word `\\x00` (neither punctuation nor digit, so no number sequence reaches over
+        it), one before the first, so that a number sequence at a chunk's start is rejoined. If a
+        chunk has a `\\x00` in it, each chunk is learnt alone after a word `a`."""
         whole = self._whole
-        return {chunk: tuple(whole("a " + chunk)[1:]) for chunk in chunks}
+        joined = f" {_SEPARATOR} ".join(chunks)
+        if joined.count(_SEPARATOR) != len(chunks) - 1:
+            return {chunk: tuple(whole("a " + chunk)[1:]) for chunk in chunks}
+        words = whole(f"{_SEPARATOR} {joined}")
+        starts = [i for i, word in enumerate(words) if word == _SEPARATOR]
+        starts.append(len(words))
+        assert len(starts) == len(chunks) + 1
+        return {chunk: tuple(words[start + 1:end]) for chunk, start, end in zip(chunks, starts, starts[1:])}
