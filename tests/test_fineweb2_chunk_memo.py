@@ -3,7 +3,7 @@ split give datatrove's words on every document of the parity corpora (real text 
 ablation languages, see tests/test_fineweb2_parity.py), one document after another so that the memo
 is warm, as in a Spark worker; and the memo's edge cases: its size bound, special cases that span
 whitespace, the one string that breaks spaCy, indic-nlp's number sequences across spaces and at
-the start of a text."""
+the start of a text (and random texts of digits, punctuation and spaces)."""
 from __future__ import annotations
 
 import pytest
@@ -99,16 +99,27 @@ def test_every_indic_document_splits_as_the_plain_splitter_with_a_small_bound(la
     assert len({chunk for t in texts for chunk in t.split()}) > 200  # the bound was hit
 
 
-def test_indic_numbers_across_spaces_are_split_whole():
+def test_indic_numbers_across_spaces_stay_in_one_chunk():
     whole, calls = _plain_indic()
     memo = IndicChunkMemo(whole)
     naive = lambda text: [w for chunk in text.split() for w in whole(chunk)]  # noqa: E731
-    for text in ["कुल 12 , 345 रुपये", "समय 10: 30 बजे", "दिनांक 12 /05/2024 को", "अंक 3,14\t,15 है"]:
+    cases = {"कुल 12 , 345 रुपये": ["कुल", "12 , 345", "रुपये"],
+             "समय 10: 30 बजे": ["समय", "10: 30", "बजे"],
+             "दिनांक 12 /05/2024 को": ["दिनांक", "12 /05/2024", "को"],
+             "अंक 3,14\t,15 है": ["अंक", "3,14 ,15", "है"],
+             "सन 2019. 2020 में 1 , 2 , 3 और": ["सन", "2019. 2020", "में", "1 , 2 , 3", "और"]}
+    for text, chunks in cases.items():
+        assert memo._chunks(text) == chunks
         calls.clear()
-        assert memo(text) == whole(text)
-        assert calls[0] == text  # the text went to indic-nlp whole
-        assert naive(text) != whole(text)  # chunk by chunk would have been wrong
+        words = memo(text)
+        assert text not in calls  # chunk by chunk, not whole
+        assert words == whole(text)
+        assert naive(text) != whole(text)  # cutting at every space would have been wrong
     assert whole("कुल 12 , 345 रुपये")[1] == "12,345"  # indic-nlp's rejoining over the spaces
+    assert whole("सन 2019. 2020 में 1 , 2 , 3 और")[1:5] == ["2019.2020", "में", "1,2,3", "और"]
+    text = "कुल 12 , 345\x00"  # the glue's placeholder in the text: split whole
+    calls.clear()
+    assert memo(text) == whole(text) and calls[0] == text
 
 
 def test_indic_number_at_the_start_of_a_text_is_left_split_as_indic_nlp_does():

@@ -28,15 +28,16 @@ spaces. Chunks are therefore the pieces between spaces and tabs only (a newline 
 token: `a<newline>b` is one word). Padding and squeezing are per character, so the squeezed text
 is the chunks' squeezed texts joined by one space, and the words are the chunks' words, except for
 two things the number rejoining does:
-- a number sequence across a space (`12 , 345`, `1: 30`): a text with a digit, spaces or tabs and
-  one of `,.:/` then a digit (with at least one space or tab between) is split whole. No other
-  rejoining can reach over a space: the pattern has no lookaround, and a match over a chunk's edge
-  contains such a link;
+- a number sequence across a space (`12 , 345`, `1: 30`): every link of one (a digit, spaces, one
+  of `,.:/`, spaces, a digit, with at least one space or tab) keeps its spaces inside one chunk:
+  `कुल 12 , 345` is the chunks `कुल` and `12 , 345`. A rejoining over a space that cuts the text
+  would contain such a link, so there is none; and as the pattern has no lookaround, the sequences
+  found inside a chunk are the same whether the chunk is alone or in the text;
 - indic-nlp does not rejoin a sequence at the very start of the text (`if start>prev` with
   `prev=0`): `1,000 ...` gives `1 , 000`, the same chunk later in a text `1,000`. A chunk's words are
   learnt after a separator word (`\\x00 <chunk> \\x00 <chunk> ...`, all new chunks of a text in one
   call, the separators dropped), i.e. as a chunk inside a text, and a text that starts with a
-  rejoinable sequence is split whole.
+  rejoinable sequence is split whole (and, for the glue, a text with a `\\x00` and a link).
 Urdu (`trivial_tokenize_urdu`) rejoins no numbers: every text goes chunk by chunk.
 
 Not here: Thai (PyThaiNLP's newmm-safe), whose words do not come per chunk: its dictionary has
@@ -118,8 +119,9 @@ class SpacyChunkMemo(ChunkMemo):
 
 
 # indic-nlp's number rejoining (`pat_num_seq`, `([0-9]+ [,.:/] )+[0-9]+` after punctuation is padded
-# with spaces): a link of it with a space or tab in the text, which could join two chunks ...
-_NUMBER_ACROSS_SPACE = re.compile(r"[0-9](?:[ \t]+[,.:/][ \t]*|[,.:/][ \t]+)[0-9]")
+# with spaces): a link of it with a space in the text (tabs are spaces by then), which could join
+# two chunks; the next link may start at its last digit, hence the lookahead ...
+_NUMBER_ACROSS_SPACE = re.compile(r"[0-9](?: +[,.:/] *| *[,.:/] +)(?=[0-9])")
 # ... and a sequence at the start of the text, which indic-nlp leaves split
 _NUMBER_AT_START = re.compile(r"[ \t]*[0-9]+[ \t]*[,.:/][ \t]*[0-9]")
 _SEPARATOR = "\x00"  # between chunks learnt together
@@ -136,9 +138,18 @@ class IndicChunkMemo(ChunkMemo):
         self._numbers = numbers
 
     def _chunks(self, text: str) -> list[str] | None:
-        if self._numbers and (_NUMBER_ACROSS_SPACE.search(text) or _NUMBER_AT_START.match(text)):
+        text = text.replace("\t", " ")
+        if not self._numbers:
+            return text.split(" ")  # with empty chunks: they have no words
+        if _NUMBER_AT_START.match(text):
             return None
-        return text.replace("\t", " ").split(" ")  # with empty chunks: they have no words
+        if _NUMBER_ACROSS_SPACE.search(text) is None:
+            return text.split(" ")
+        if _SEPARATOR in text:
+            return None
+        # the spaces of a number link stay inside their chunk (kept as `\x00` while splitting)
+        glued = _NUMBER_ACROSS_SPACE.sub(lambda m: m.group().replace(" ", _SEPARATOR), text)
+        return [chunk.replace(_SEPARATOR, " ") for chunk in glued.split(" ")]
 
     def _learn(self, chunks: list[str]) -> dict[str, tuple[str, ...]]:
         """Words of each new chunk as a chunk inside a text, all in one call: the chunks joined by
