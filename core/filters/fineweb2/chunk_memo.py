@@ -78,12 +78,12 @@ class ChunkMemo:
         if chunks is None:
             return self._whole(text)
         memo = self._memo
-        unique = dict.fromkeys(chunks)
-        new = list(filterfalse(memo.__contains__, unique))
+        new = list(filterfalse(memo.__contains__, chunks))
         if new:
+            new = list(dict.fromkeys(new))
             if len(memo) + len(new) > self._max_entries:
                 memo.clear()
-                new = list(unique)
+                new = list(dict.fromkeys(chunks))
             memo.update(self._learn(new))
         return list(chain.from_iterable(map(memo.__getitem__, chunks)))
 
