@@ -9,10 +9,10 @@ datatrove's `strip_strings`). Libraries, all from PyPI, all offline:
 
 | datatrove class | library here |
 |---|---|
-| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.ChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
+| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.SpacyChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
 | WhitespaceTokenizer | `spacy.blank("xx")` (what datatrove's WhitespaceTokenizer uses for words) |
 | ThaiTokenizer | pythainlp `word_tokenize(engine="newmm-safe", keep_whitespace=False)` |
-| IndicNLPTokenizer `<code>` | indic-nlp-library `trivial_tokenize(text, code)` |
+| IndicNLPTokenizer `<code>` | indic-nlp-library `trivial_tokenize(text, code)`, remembered per chunk across documents (`chunk_memo.IndicChunkMemo`) |
 | KhmerTokenizer / LaoTokenizer / BurmeseTokenizer | khmer-nltk / laonlp / pyidaungsu-numpy2 |
 | KiwiTokenizer | kiwipiepy, `model_type="cong"` (**fallback**: datatrove asks for `sbg`, which kiwipiepy_model no longer ships since 0.22) |
 | StanzaTokenizer `<code>` | **fallback**: Stanza downloads its models at run time; `spacy.blank(code)` when spaCy has the language (`kmr`, `gd`), else `spacy.blank("xx")` |
@@ -117,7 +117,7 @@ def _spacy_splitter(code: str) -> WordSplitter:
     import spacy
     from spacy.tokenizer import Tokenizer
 
-    from core.filters.fineweb2.chunk_memo import ChunkMemo
+    from core.filters.fineweb2.chunk_memo import SpacyChunkMemo
 
     if code == "zh":
         return _jieba_splitter()
@@ -152,7 +152,7 @@ def _spacy_splitter(code: str) -> WordSplitter:
 
     if type(tokenizer) is not Tokenizer:  # a language with a tokenizer of its own (vi, ko, ...)
         return split
-    return ChunkMemo(nlp, split)
+    return SpacyChunkMemo(nlp, split)
 
 
 def _jieba_splitter() -> WordSplitter:
@@ -174,7 +174,9 @@ def _thai_splitter() -> WordSplitter:
 def _indic_splitter(code: str) -> WordSplitter:
     from indicnlp.tokenize.indic_tokenize import trivial_tokenize
 
-    return lambda text: _strip(trivial_tokenize(text, code))
+    from core.filters.fineweb2.chunk_memo import IndicChunkMemo
+
+    return IndicChunkMemo(lambda text: _strip(trivial_tokenize(text, code)), numbers=code != "ur")
 
 
 _LONG_NUMBER = re.compile("[0-9,]{20,}")  # datatrove KiwiTokenizer: kiwi chokes on very long numbers
