@@ -152,6 +152,9 @@ def _bronze_of_crawl(context, config: BronzeConfig, spark: SparkResource, lake: 
     manifest_job.record_outcomes(session, lake.uri, crawl, result.outcomes)
     for path in result.failed_files:
         context.log.warning(f"{crawl}: file failed: {path}")
+    if result.stale_staging_removed:
+        context.log.warning(f"{crawl}: removed {result.stale_staging_removed} staging directories of side "
+                            "rows left by earlier bronze runs that were killed")
     rate = result.documents / result.seconds if result.seconds else 0.0
     context.log.info(f"{crawl}: {result.documents} documents, {result.errors} errors from "
                      f"{result.files} files in {result.seconds:.1f}s ({rate:.0f} docs/s)")

@@ -21,6 +21,7 @@ stale rows and the manifest's counts as they were (the balance check still agree
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass, field
@@ -39,7 +40,9 @@ from spark_jobs.arrow_schema import to_spark_schema
 from spark_jobs.bronze_batches import (
     ROW_DOC, ROW_ERROR, ROW_FILE, ROW_RECORD_TYPES, ROW_SKIP, FileAccount, file_batches,
 )
-from spark_jobs.bronze_side_rows import new_staging_dir, remove_staging, side_rows, write_side_rows
+from spark_jobs.bronze_side_rows import (
+    new_staging_dir, remove_stale_staging, remove_staging, side_rows, write_side_rows,
+)
 from spark_jobs.delta_columns import add_missing_columns
 from spark_jobs.delta_io import overwrite_where, partition_predicate, read_partition, table_exists
 from spark_jobs.manifest import FileOutcome
@@ -106,6 +109,7 @@ class BronzeResult:
     records_by_type: dict[str, int] = field(default_factory=dict)
     skip_rows: int = 0  # rows written to bronze/skips
     record_errors: int = 0  # responses and conversions that failed (rows of bronze/errors)
+    stale_staging_removed: int = 0  # staging directories of earlier killed runs, removed first
 
 
 def file_outcome(path: str, account: FileAccount) -> FileOutcome:
@@ -190,6 +194,7 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
     for table, schema, _ in OUTPUT_TABLES:
         add_missing_columns(spark, table_uri(lake_root, table), schema)
     predicate = partition_predicate(snapshot, "warc_path", paths + retire)
+    stale = remove_stale_staging(lake_root, snapshot)
     staging = new_staging_dir(lake_root, snapshot)
     try:
         # One job extracts the files and writes the documents; the side rows wait in staging.
@@ -203,7 +208,8 @@ def run_bronze(spark, lake_root: str, snapshot: str, paths: list[str],
                     side.where(F.col("row_type") == ROW_FILE).select("warc_path", "detail").collect()}
     finally:
         remove_staging(staging)
-    return _result(paths, accounts, retire, time.monotonic() - started)
+    return dataclasses.replace(_result(paths, accounts, retire, time.monotonic() - started),
+                               stale_staging_removed=stale)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ bronze/documents) and keeps the few other rows (skip, error and the `file` row o
 schema) until the file ends; then it writes them as one Parquet file, `<staging>/<index>.parquet`
 (the file's index in the job), under a staging directory of the run below the lake root. After the
 documents' write the driver reads exactly those files back (`side_rows`) and writes bronze/skips and
-bronze/errors from them, and collects the accounts; then the staging directory goes.
+bronze/errors from them, and collects the accounts; then the staging directory goes. A run killed
+before that leaves its directory; the crawl's next run removes it first (`remove_stale_staging`).
 
 Why not one union frame: splitting one `mapInArrow` output into several tables needs it persisted,
 and caching every document's text cost the JVM more than writing it (BENCHMARKS.md, bronze).
@@ -35,6 +36,17 @@ def new_staging_dir(lake_root: str, snapshot: str) -> str:
     their working directory)."""
     root = lake_root if lake_files.is_uri(lake_root) else str(lake_files.filesystem(lake_root)[1])
     return lake_files.join(root, STAGING_DIR, snapshot, uuid.uuid4().hex)
+
+
+def remove_stale_staging(lake_root: str, snapshot: str) -> int:
+    """Remove the staging directories that earlier runs of `snapshot` left behind (a process killed
+    before its `finally`); returns how many. Runs of one crawl do not overlap (they would overwrite
+    the same partitions), so every directory found here at the start of a run is a leftover."""
+    parent = lake_files.join(new_staging_dir(lake_root, snapshot).rsplit("/", 1)[0])
+    stale = lake_files.list_directories(parent)
+    for name in stale:
+        remove_staging(lake_files.join(parent, name))
+    return len(stale)
 
 
 def side_file(staging: str, index: int) -> str:

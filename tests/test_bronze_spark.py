@@ -239,3 +239,18 @@ def test_a_task_whose_side_rows_are_lost_fails_the_run_by_name(spark, lake_root,
     monkeypatch.setattr(bronze, "make_extract_batches", lose_side_rows)
     with pytest.raises(RuntimeError, match="no side rows"):
         run_bronze(spark, lake_root, "CC-MAIN-2020-34", [str(WARC_2020)])
+
+
+def test_a_killed_runs_staging_directory_is_removed_by_the_next_run(spark, lake_root):
+    from pathlib import Path
+
+    from spark_jobs.bronze_side_rows import STAGING_DIR, new_staging_dir, write_side_rows
+
+    left = new_staging_dir(lake_root, "CC-MAIN-2020-34")  # what a killed run leaves
+    write_side_rows(left, 0, [])
+    other = new_staging_dir(lake_root, "CC-MAIN-2016-50")  # another crawl's: not touched
+    write_side_rows(other, 0, [])
+    result = run_bronze(spark, lake_root, "CC-MAIN-2020-34", [str(WARC_2020)])
+    assert result.documents == 16 and result.stale_staging_removed == 1
+    assert not any((Path(lake_root) / STAGING_DIR / "CC-MAIN-2020-34").iterdir())
+    assert Path(other).is_dir()
