@@ -1,16 +1,17 @@
-"""The memoized spaCy and indic-nlp splits (`SpacyChunkMemo`, `IndicChunkMemo`) and the direct jieba
-split give datatrove's words on every document of the parity corpora (real text of FineWeb2's
+"""The memoized spaCy, indic-nlp and jieba splits (`SpacyChunkMemo`, `IndicChunkMemo`,
+`JiebaChunkMemo`) give datatrove's words on every document of the parity corpora (real text of FineWeb2's
 ablation languages, see tests/test_fineweb2_parity.py), one document after another so that the memo
 is warm, as in a Spark worker; and the memo's edge cases: its size bound, special cases that span
 whitespace, the one string that breaks spaCy, indic-nlp's number sequences across spaces and at
-the start of a text (and random texts of digits, punctuation and spaces)."""
+the start of a text (and random texts of digits, punctuation and spaces), jieba's blocks (random
+texts against jieba's own `cut`)."""
 from __future__ import annotations
 
 import pytest
 
 import random
 
-from core.filters.fineweb2.chunk_memo import ChunkMemo, IndicChunkMemo, SpacyChunkMemo
+from core.filters.fineweb2.chunk_memo import ChunkMemo, IndicChunkMemo, JiebaChunkMemo, SpacyChunkMemo
 from core.filters.fineweb2.word_tokenizers import resolve_tokenizer, splitter_for
 from tests.test_fineweb2_parity import corpus
 
@@ -24,8 +25,7 @@ def test_every_document_splits_as_datatrove_s_tokenizer(language):
 
     theirs = load_word_tokenizer(language)
     ours = splitter_for(language)
-    if language != "cmn_Hani":
-        assert isinstance(ours, ChunkMemo), resolve_tokenizer(language)
+    assert isinstance(ours, ChunkMemo), resolve_tokenizer(language)
     documents = corpus(language)[:DOCUMENTS]
     assert len(documents) >= (2 if language == "swh_Latn" else DOCUMENTS)
     differ = [key for key, text in documents if ours(text) != theirs.word_tokenize(text)]
@@ -160,3 +160,25 @@ def test_indic_memo_equals_the_plain_split_on_random_texts(code):
 
 def test_chunk_memo_is_the_common_base():
     assert issubclass(SpacyChunkMemo, ChunkMemo) and issubclass(IndicChunkMemo, ChunkMemo)
+    assert issubclass(JiebaChunkMemo, ChunkMemo)
+
+
+def test_jieba_memo_equals_jieba_s_cut_on_random_texts_and_a_small_bound():
+    import jieba
+
+    memo = JiebaChunkMemo(max_entries=50)
+    alphabet = list("我们的数据中文分词测试北京大学生前来应聘") + list("ab1.%-+#&_ ，。\n\t　") + ["2024年"]
+    rng = random.Random(7)
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        expected = [w for w in (x.strip() for x in jieba.cut(text, cut_all=False)) if w]
+        assert memo(text) == expected, repr(text)
+
+
+def test_jieba_memo_learns_each_block_once():
+    memo = JiebaChunkMemo()
+    text = "北京大学生前来应聘。北京大学生前来应聘！"
+    first = memo(text)
+    assert first == ["北京", "大学生", "前来", "应聘", "。", "北京", "大学生", "前来", "应聘", "！"]
+    assert set(memo._memo) == {"北京大学生前来应聘", "。", "！"}
+    assert memo(text) == first

@@ -1,4 +1,4 @@
-"""Word splits remembered per whitespace-separated chunk across documents: spaCy's and indic-nlp's.
+"""Word splits remembered per chunk across documents: spaCy's, indic-nlp's and jieba's.
 
 With both tokenizers the words of a text are, but for the cases named below, the concatenation of
 the words of its whitespace-separated chunks, each tokenized alone. `ChunkMemo` keeps
@@ -39,6 +39,14 @@ two things the number rejoining does:
   call, the separators dropped), i.e. as a chunk inside a text, and a text that starts with a
   rejoinable sequence is split whole (and, for the glue, a text with a `\\x00` and a link).
 Urdu (`trivial_tokenize_urdu`) rejoins no numbers: every text goes chunk by chunk.
+
+`JiebaChunkMemo` (Chinese, jieba's `cut(text, cut_all=False)`): exact on every text by jieba's own
+construction. `cut` splits the text with `re_han` (runs of Han characters, ASCII letters, digits
+and `+#&._%-`) and segments each block by itself (the DAG and HMM see only that block; the pieces
+between blocks are split at whitespace), so a block's words do not depend on its neighbours. The
+chunks here are those blocks, cut with jieba's own pattern; a chunk's words are `cut(chunk)`, which
+takes the same path for it alone (`re_han.split` of a block gives the block back). Boilerplate
+sentences repeat across pages; a new sentence costs what it did.
 
 Not here: Thai (PyThaiNLP's newmm-safe), whose words do not come per chunk: its dictionary has
 words with spaces in them (`เผิน ๆ`, 611 of 62,106), its character-cluster rules look ahead to the
@@ -165,3 +173,24 @@ class IndicChunkMemo(ChunkMemo):
         starts.append(len(words))
         assert len(starts) == len(chunks) + 1
         return {chunk: tuple(words[start + 1:end]) for chunk, start, end in zip(chunks, starts, starts[1:])}
+
+
+class JiebaChunkMemo(ChunkMemo):
+    """`words = JiebaChunkMemo()(text)`: jieba's `cut(text, cut_all=False)` words, stripped, empty
+    ones dropped, each `re_han` block's words remembered."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        import jieba
+
+        self._cut = jieba.cut
+        self._blocks = jieba.re_han_default  # the pattern `cut` splits with
+        super().__init__(self._plain, max_entries)
+
+    def _plain(self, text: str) -> list[str]:
+        return [w for w in (word.strip() for word in self._cut(text, cut_all=False)) if w]
+
+    def _chunks(self, text: str) -> list[str] | None:
+        return [block for block in self._blocks.split(text) if block]
+
+    def _learn(self, chunks: list[str]) -> dict[str, tuple[str, ...]]:
+        return {chunk: tuple(self._plain(chunk)) for chunk in chunks}

@@ -9,7 +9,7 @@ datatrove's `strip_strings`). Libraries, all from PyPI, all offline:
 
 | datatrove class | library here |
 |---|---|
-| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.SpacyChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
+| SpaCyTokenizer `<code>` | `spacy.blank(code).tokenizer`, remembered per chunk across documents (`chunk_memo.SpacyChunkMemo`); zh: jieba's `cut` (what spaCy's jieba segmenter calls), remembered per jieba block (`chunk_memo.JiebaChunkMemo`), ja: datatrove's Sudachi wrapper; `en`: this project's spaCy-compatible English splitter (`core.filters.text.split_words`, the fast path) |
 | WhitespaceTokenizer | `spacy.blank("xx")` (what datatrove's WhitespaceTokenizer uses for words) |
 | ThaiTokenizer | pythainlp `word_tokenize(engine="newmm-safe", keep_whitespace=False)` |
 | IndicNLPTokenizer `<code>` | indic-nlp-library `trivial_tokenize(text, code)`, remembered per chunk across documents (`chunk_memo.IndicChunkMemo`) |
@@ -157,12 +157,14 @@ def _spacy_splitter(code: str) -> WordSplitter:
 
 def _jieba_splitter() -> WordSplitter:
     """spaCy's `zh` tokenizer with the jieba segmenter, without the Doc: its words are jieba's
-    `cut(text, cut_all=False)` (spaCy only lines them up with the text's whitespace)."""
+    `cut(text, cut_all=False)` (spaCy only lines them up with the text's whitespace), each block
+    of jieba's remembered across documents (`chunk_memo.JiebaChunkMemo`)."""
     import jieba
 
+    from core.filters.fineweb2.chunk_memo import JiebaChunkMemo
+
     jieba.setLogLevel(logging.WARNING)
-    cut = jieba.cut
-    return lambda text: _strip(cut(text, cut_all=False))
+    return JiebaChunkMemo()
 
 
 def _thai_splitter() -> WordSplitter:
