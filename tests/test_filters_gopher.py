@@ -70,3 +70,48 @@ def test_file_names_count_as_one_alpha_word_as_in_datatrove():
     result = gopher_quality(text)
     assert result.keep, result.stats
     assert 0.8 < result.stats["gopher_quality.alpha_words_ratio"] < 0.81
+
+
+def _tuple_top(words, n):  # the definition, with word tuples (the oracle of the id version)
+    from collections import Counter
+
+    grams = list(zip(*(words[i:] for i in range(n))))
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return (sum(map(len, gram)) + n - 1) * count
+
+
+def _tuple_repeated(words, n):
+    grams = list(zip(*(words[i:] for i in range(n))))
+    seen, repeated, idx = set(), 0, 0
+    while idx < len(grams):
+        if grams[idx] in seen:
+            repeated += sum(map(len, grams[idx]))
+            idx += n
+        else:
+            seen.add(grams[idx])
+            idx += 1
+    return repeated
+
+
+def test_n_gram_ids_give_the_word_tuple_statistics_on_random_word_lists():
+    import random
+
+    from core.filters.gopher_repetition import NGrams, repeated_n_gram_chars, top_n_gram_chars
+
+    rng = random.Random(5)
+    vocabulary = ["a", "bb", "ccc", "a b", "", "dd", "é", "the", "of"]
+    for _ in range(3000):
+        words = [rng.choice(vocabulary[:rng.randint(1, len(vocabulary))]) for _ in range(rng.randint(0, 40))]
+        grams = NGrams(words)
+        for n in range(1, 11):
+            assert top_n_gram_chars(grams, n) == _tuple_top(words, n), (words, n)
+            assert repeated_n_gram_chars(grams, n) == _tuple_repeated(words, n), (words, n)
+
+
+def test_the_first_seen_n_gram_wins_a_tie_as_in_datatrove():
+    from core.filters.gopher_repetition import NGrams, top_n_gram_chars
+
+    words = ["x", "y", "long", "word", "x", "y", "long", "word"]
+    assert top_n_gram_chars(NGrams(words), 2) == (1 + 1 + 1) * 2  # "x y", seen first, twice

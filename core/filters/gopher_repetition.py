@@ -2,9 +2,10 @@
 
 Duplicate paragraphs and lines (by count and by characters), the most frequent 2/3/4-gram's share of
 characters, and the share of characters in repeated 5..10-grams. Differences from datatrove, none of
-which changes a decision on the parity corpus: n-grams are compared as word tuples (datatrove joins
-the words of a repeated n-gram without a separator, so `ab c` and `a bc` count as equal there), and
-5..10-gram passes stop early once an n-gram size has no repeat at all (a longer one cannot have one).
+which changes a decision on the parity corpus: n-grams are compared as word tuples (held as integer
+ids, `NGrams`; datatrove joins the words of a repeated n-gram without a separator, so `ab c` and
+`a bc` count as equal there), and 5..10-gram passes stop early once an n-gram size has no repeat at
+all (a longer one cannot have one).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate
+
+import numpy as np
 
 from core.filters.base import Document, FilterResult, FilterStep, float_stats
 from core.filters.text import split_words
@@ -53,30 +56,57 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return dup_items, sum(len(item) * (n - 1) for item, n in counts.items() if n > 1)
 
 
-def _n_grams(words: list[str], n: int) -> list[tuple[str, ...]]:
-    return list(zip(*(words[i:] for i in range(n))))
+class NGrams:
+    """The n-grams of a word list as integer ids (equal ids, equal word tuples), built on demand
+    from the (n-1)-grams: an n-gram is the pair ((n-1)-gram id, id of its last word), packed into
+    one int64 and made dense with `np.unique`. Exact, and no tuple per position."""
+
+    def __init__(self, words: list[str]):
+        index: dict[str, int] = {}
+        setdefault = index.setdefault
+        self._ids = {1: np.fromiter((setdefault(w, len(index)) for w in words), np.int64, len(words))}
+        self._base = max(len(index), 1)
+        self.cum_len = np.fromiter(accumulate(map(len, words), initial=0), np.int64, len(words) + 1)
+
+    def ids(self, n: int) -> np.ndarray:
+        """Dense ids of the n-grams at positions 0 .. len(words) - n."""
+        if n not in self._ids:
+            shorter, words = self.ids(n - 1), self._ids[1]
+            count = max(len(words) - n + 1, 0)
+            keys = shorter[:count] * self._base + words[n - 1:n - 1 + count]
+            self._ids[n] = np.unique(keys, return_inverse=True)[1].astype(np.int64) if count else keys
+        return self._ids[n]
+
+    def chars(self, position: int, n: int) -> int:
+        """Characters of the words of the n-gram at `position` (no spaces)."""
+        return int(self.cum_len[position + n] - self.cum_len[position])
 
 
-def top_n_gram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent n-gram (words joined by one space), times its count."""
-    grams = _n_grams(words, n)
-    if not grams:
+def top_n_gram_chars(grams: NGrams, n: int) -> int:
+    """Characters covered by the most frequent n-gram (words joined by one space), times its count;
+    ties go to the n-gram seen first, as datatrove's Counter.most_common."""
+    ids = grams.ids(n)
+    if not len(ids):
         return 0
-    gram, count = Counter(grams).most_common(1)[0]  # ties: first seen, as datatrove
-    return (sum(map(len, gram)) + n - 1) * count
+    counts = np.bincount(ids)
+    top = int(counts.max())
+    first = int(np.argmax(counts[ids] == top))
+    return (grams.chars(first, n) + n - 1) * top
 
 
-def repeated_n_gram_chars(words: list[str], n: int, cum_len: list[int]) -> int:
+def repeated_n_gram_chars(grams: NGrams, n: int) -> int:
     """Characters (spaces excluded) in n-grams seen before, scanning left to right and jumping over
     a repeat once counted (datatrove's find_all_duplicate)."""
-    grams = _n_grams(words, n)
-    if len(set(grams)) == len(grams):
+    ids = grams.ids(n)
+    if not len(ids) or int(np.bincount(ids).max()) == 1:
         return 0
+    cum_len = grams.cum_len.tolist()
+    order = ids.tolist()
     seen: set = set()
     add = seen.add
-    repeated, idx, end = 0, 0, len(grams)
+    repeated, idx, end = 0, 0, len(order)
     while idx < end:
-        gram = grams[idx]
+        gram = order[idx]
         if gram in seen:
             repeated += cum_len[idx + n] - cum_len[idx]
             idx += n
@@ -110,19 +140,19 @@ def gopher_repetition(
 
     if words is None:
         words = split_words(text)
+    grams = NGrams(words)
     for n, max_frac in params.top_n_grams or ():
-        frac = top_n_gram_chars(words, n) / n_chars
+        frac = top_n_gram_chars(grams, n) / n_chars
         stats[f"gopher_repetition.top_{n}_gram_frac"] = frac
         if max_frac is not None and frac > max_frac:
             return fail(f"top_{n}_gram")
 
-    cum_len = [0, *accumulate(map(len, words))]
     no_repeat_below = None  # smallest n found without any repeated n-gram
     for n, max_frac in params.dup_n_grams or ():
         if no_repeat_below is not None and n >= no_repeat_below:
             chars = 0
         else:
-            chars = repeated_n_gram_chars(words, n, cum_len)
+            chars = repeated_n_gram_chars(grams, n)
             if chars == 0:
                 no_repeat_below = n
         frac = chars / n_chars
