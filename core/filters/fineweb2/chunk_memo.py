@@ -57,6 +57,7 @@ the text before.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from itertools import chain, filterfalse
 from typing import Callable
 
@@ -64,7 +65,7 @@ from typing import Callable
 MAX_ENTRIES = 500_000
 
 
-class ChunkMemo:
+class ChunkMemo(ABC):
     """`words = memo(text)`: the words of `text`, stripped, whitespace dropped, each chunk's words
     remembered across texts. Subclasses give `_chunks` and `_learn`."""
 
@@ -73,13 +74,13 @@ class ChunkMemo:
         self._max_entries = max_entries
         self._memo: dict[str, tuple[str, ...]] = {}
 
+    @abstractmethod
     def _chunks(self, text: str) -> list[str] | None:
         """The chunks of `text` in order, or None when `text` must be split whole."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _learn(self, chunks: list[str]) -> dict[str, tuple[str, ...]]:
         """The words of each new chunk."""
-        raise NotImplementedError
 
     def __call__(self, text: str) -> list[str]:
         chunks = self._chunks(text)
